@@ -1,0 +1,62 @@
+import os
+import subprocess
+import sys
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Apply migrations and serve the web UI and API (gunicorn), with the background worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("LEADLINE_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("LEADLINE_PORT", 8000)))
+        parser.add_argument("--workers", type=int,
+                            default=int(os.environ.get("LEADLINE_WEB_WORKERS", 0)) or None,
+                            help="web processes (default: 2 per CPU core, at most 8)")
+        parser.add_argument("--threads", type=int, default=4, help="threads per web process")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="do not run the background worker alongside the web server")
+
+    def handle(self, *args, **opts):
+        from gunicorn.app.base import BaseApplication
+
+        from leadline.wsgi import application
+
+        call_command("migrate", interactive=False, verbosity=0)
+        workers = opts["workers"] or min(8, 2 * (os.cpu_count() or 1))
+        worker_proc: dict = {}
+
+        def start_worker(arbiter):
+            # The background loop runs in its own process beside the web processes: forking web
+            # workers from a process that also runs a thread is unsafe, and a separate process
+            # keeps a slow job from ever stalling a request.
+            if not opts["no_worker"]:
+                worker_proc["p"] = subprocess.Popen([sys.executable, "-m", "leadline", "worker"])
+
+        def stop_worker(arbiter):
+            proc = worker_proc.get("p")
+            if proc and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=15)
+
+        class Server(BaseApplication):
+            def load_config(self):
+                self.cfg.set("bind", f"{opts['host']}:{opts['port']}")
+                self.cfg.set("workers", workers)
+                self.cfg.set("worker_class", "gthread")
+                self.cfg.set("threads", opts["threads"])
+                self.cfg.set("accesslog", os.environ.get("LEADLINE_ACCESS_LOG") or None)
+                self.cfg.set("when_ready", start_worker)
+                self.cfg.set("on_exit", stop_worker)
+                self.cfg.set("graceful_timeout", 10)
+
+            def load(self):
+                return application
+
+        self.stdout.write(f"Leadline on http://{opts['host']}:{opts['port']}/ "
+                          f"({workers} web processes"
+                          f"{'' if opts['no_worker'] else ' + background worker'})")
+        self.stdout.flush()
+        Server().run()

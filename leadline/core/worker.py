@@ -1,0 +1,203 @@
+"""The background loop: due work claimed from the database by any number of workers.
+
+Each step does one unit of work and says whether it found any. Work is claimed by a guarded
+update (only the worker whose update changed the row proceeds); on PostgreSQL the candidate row
+is also read with SKIP LOCKED so workers do not queue behind each other.
+"""
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import F
+
+from leadline.core.choices import OPEN_STATUSES, JobStatus, Role, Status
+from leadline.core.clock import clock
+from leadline.core.models import Job, Membership
+
+log = logging.getLogger("leadline.worker")
+LEASE = timedelta(minutes=5)
+HANDLERS = {}
+
+
+def handler(kind: str):
+    def register(func):
+        HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def enqueue(kind: str, *, lead_id: int | None = None, run_at: datetime | None = None,
+            dedupe_key: str | None = None, **payload) -> Job | None:
+    """Add due work; with a dedupe key, the same work is only ever added once."""
+    now = clock.now()
+    if dedupe_key and Job.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    return Job.objects.create(kind=kind, lead_id=lead_id, run_at=run_at or now, created_at=now,
+                              payload=payload, dedupe_key=dedupe_key)
+
+
+def _skip_locked(qs):
+    return qs.select_for_update(skip_locked=True) if connection.vendor == "postgresql" else qs
+
+
+def claim_job(now: datetime) -> Job | None:
+    with transaction.atomic():
+        candidate = _skip_locked(
+            Job.objects.filter(status=JobStatus.PENDING, run_at__lte=now).order_by("run_at", "id")
+        ).first()
+        if candidate is None:
+            return None
+        claimed = Job.objects.filter(pk=candidate.pk, status=JobStatus.PENDING).update(
+            status=JobStatus.RUNNING, locked_until=now + LEASE, attempts=F("attempts") + 1
+        )
+    if not claimed:
+        return None
+    candidate.refresh_from_db()
+    return candidate
+
+
+def run_job(job: Job, now: datetime) -> None:
+    func = HANDLERS.get(job.kind)
+    try:
+        if func is None:
+            raise RuntimeError(f"no handler for job kind {job.kind!r}")
+        func(job, now)
+    except Exception as exc:  # noqa: BLE001 — any failure is recorded and retried, never lost
+        log.warning("job %s (%s) failed: %s", job.pk, job.kind, exc)
+        final = job.attempts >= job.max_attempts
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED if final else JobStatus.PENDING,
+            run_at=now + timedelta(seconds=min(3600, 5 * 2 ** job.attempts)),
+            last_error=f"{type(exc).__name__}: {exc}"[:2000], locked_until=None,
+        )
+        return
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, done_at=now, locked_until=None)
+
+
+def release_stale(now: datetime) -> int:
+    """Jobs whose worker died mid-run go back to the queue when their lease ends."""
+    return Job.objects.filter(status=JobStatus.RUNNING, locked_until__lt=now).update(
+        status=JobStatus.PENDING, locked_until=None
+    )
+
+
+def breach_slas(now: datetime, limit: int = 100) -> int:
+    """Mark leads whose first-response deadline passed; each breach is handled exactly once."""
+    from leadline.leads.actions import record
+    from leadline.leads.models import Lead
+
+    due = list(
+        Lead.objects.filter(first_response_at__isnull=True, sla_breached_at__isnull=True,
+                            sla_due_at__lte=now, status__in=OPEN_STATUSES)
+        .order_by("sla_due_at").values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for pk in due:
+        with transaction.atomic():
+            won = Lead.objects.filter(pk=pk, sla_breached_at__isnull=True,
+                                      first_response_at__isnull=True).update(sla_breached_at=now)
+            if not won:
+                continue
+            lead = Lead.objects.select_related("owner", "team").get(pk=pk)
+            record(lead, "sla_breached",
+                   f"Speed-to-lead SLA breached (due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC)", now,
+                   due_at=lead.sla_due_at.isoformat())
+            Job.objects.create(kind="notify_breach", lead_id=pk, run_at=now, created_at=now,
+                               dedupe_key=f"breach:{pk}:{lead.sla_due_at.isoformat()}")
+            done += 1
+    return done
+
+
+def recycle_due(now: datetime, limit: int = 100) -> int:
+    """Disqualified leads whose reason has a recycle period go back to new after it."""
+    from leadline.leads.actions import transition
+    from leadline.leads.models import Lead
+
+    done = 0
+    for lead in Lead.objects.filter(status=Status.DISQUALIFIED, recycle_at__lte=now)[:limit]:
+        transition(lead, Status.NEW, None, reason="Recycle period over", now=now)
+        done += 1
+    return done
+
+
+def tick(now: datetime | None = None) -> bool:
+    """One round of due work; True when anything was done."""
+    now = now or clock.now()
+    did = release_stale(now) > 0
+    did |= breach_slas(now) > 0
+    did |= recycle_due(now) > 0
+    for _ in range(50):
+        job = claim_job(now)
+        if job is None:
+            break
+        run_job(job, now)
+        did = True
+    return did
+
+
+def run_until_idle(now: datetime | None = None, rounds: int = 100) -> None:
+    for _ in range(rounds):
+        if not tick(now):
+            return
+
+
+def run_forever(stop: threading.Event, poll: float | None = None) -> None:
+    poll = settings.LEADLINE_WORKER_POLL_SECONDS if poll is None else poll
+    log.info("worker started (poll every %.1fs)", poll)
+    while not stop.is_set():
+        try:
+            busy = tick()
+        except Exception:  # noqa: BLE001 — a bad round is logged; the loop goes on
+            log.exception("worker round failed")
+            busy = False
+        if not busy:
+            stop.wait(poll)
+    log.info("worker stopped")
+
+
+def _lead_url(lead_id: int) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}/leads/{lead_id}/"
+
+
+@handler("notify_owner")
+def notify_owner(job: Job, now: datetime) -> None:
+    from leadline.leads.models import Lead
+
+    lead = Lead.objects.select_related("owner").get(pk=job.lead_id)
+    if not lead.owner or not lead.owner.email:
+        return
+    due = f"Respond by {lead.sla_due_at:%Y-%m-%d %H:%M} UTC.\n" if lead.sla_due_at else ""
+    send_mail(
+        f"New lead: {lead.display_name} ({lead.company or lead.source}) — score {lead.score}",
+        f"{lead.display_name} <{lead.email}> is yours.\n{due}"
+        f"Why you: {lead.routing_reason.get('explanation', '')}\n\n{_lead_url(lead.pk)}\n",
+        None, [lead.owner.email],
+    )
+
+
+@handler("notify_breach")
+def notify_breach(job: Job, now: datetime) -> None:
+    from leadline.leads.models import Lead
+
+    lead = Lead.objects.select_related("owner", "team").get(pk=job.lead_id)
+    recipients = set()
+    if lead.owner and lead.owner.email:
+        recipients.add(lead.owner.email)
+    if lead.team_id:
+        recipients.update(
+            Membership.objects.filter(team_id=lead.team_id, role=Role.MANAGER)
+            .exclude(user__email="").values_list("user__email", flat=True)
+        )
+    if recipients:
+        send_mail(
+            f"SLA breached: {lead.display_name} has had no response",
+            f"{lead.display_name} ({lead.company}) was due a first response by "
+            f"{lead.sla_due_at:%Y-%m-%d %H:%M} UTC and has none.\nOwner: "
+            f"{lead.owner or 'nobody'}\n\n{_lead_url(lead.pk)}\n",
+            None, sorted(recipients),
+        )

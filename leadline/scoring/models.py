@@ -1,0 +1,22 @@
+from django.db import models
+
+
+class ScoringRule(models.Model):
+    class Kind(models.TextChoices):
+        FIT = "fit", "Fit"
+        ENGAGEMENT = "engagement", "Engagement"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    label = models.CharField(max_length=120)
+    field = models.CharField(max_length=60)
+    op = models.CharField(max_length=20)
+    value = models.JSONField(default=None, null=True, blank=True)
+    points = models.IntegerField()
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["kind", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.points:+d})"

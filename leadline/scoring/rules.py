@@ -1,0 +1,90 @@
+"""Rule-based fit and engagement scoring: every point is a stored, shown part."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from leadline.core.conditions import matches
+
+ENGAGEMENT_HALF_LIFE_DAYS = 30.0
+MAX_SCORE = 100
+
+# The rules a new workspace starts with (seeded by a migration, editable afterwards).
+DEFAULT_RULES = [
+    # kind, label, field, op, value, points
+    ("fit", "Business email domain", "free_mail", "eq", "false", 10),
+    ("fit", "Free-mail address", "free_mail", "eq", "true", -5),
+    ("fit", "C-level or founder", "seniority", "eq", "c_level", 25),
+    ("fit", "Vice president", "seniority", "eq", "vp", 20),
+    ("fit", "Director or head of", "seniority", "eq", "director", 15),
+    ("fit", "Manager", "seniority", "eq", "manager", 8),
+    ("fit", "Company of 50–5,000 people", "employees", "between", [50, 5000], 15),
+    ("fit", "Company over 5,000 people", "employees", "gt", 5000, 10),
+    ("fit", "Target industry", "industry", "in",
+     ["software", "saas", "financial services", "insurance", "retail", "e-commerce",
+      "manufacturing", "healthcare", "logistics"], 10),
+    ("fit", "Student or academic title", "title", "contains", ["student", "intern"], -20),
+    ("engagement", "Requested a demo", "source", "eq", "demo_request", 35),
+    ("engagement", "Inbound call", "source", "eq", "inbound_call", 30),
+    ("engagement", "Referral", "source", "in", ["referral", "partner"], 25),
+    ("engagement", "Registered for a webinar", "source", "eq", "webinar", 15),
+    ("engagement", "Filled a web form", "source", "eq", "web_form", 15),
+    ("engagement", "Downloaded content", "source", "eq", "content", 10),
+    ("engagement", "Met at an event", "source", "eq", "event", 10),
+    ("engagement", "Came back more than once", "touch_count", "gte", 2, 10),
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int | None
+    kind: str
+    label: str
+    field: str
+    op: str
+    value: object
+    points: int
+
+
+def load_rules() -> list[Rule]:
+    from leadline.scoring.models import ScoringRule
+
+    rows = ScoringRule.objects.filter(is_active=True).order_by("kind", "order", "id")
+    return [Rule(r.id, r.kind, r.label, r.field, r.op, r.value, r.points) for r in rows]
+
+
+@dataclass
+class Score:
+    fit: int
+    engagement: int
+    total: int
+    parts: list[dict]
+
+
+def decay_factor(since: datetime | None, now: datetime,
+                 half_life_days: float = ENGAGEMENT_HALF_LIFE_DAYS) -> float:
+    if since is None or now <= since:
+        return 1.0
+    age_days = (now - since).total_seconds() / 86400
+    return 0.5 ** (age_days / half_life_days)
+
+
+def score(record: dict, rules: list[Rule], now: datetime) -> Score:
+    """Score a lead's fields (a dict with derived keys such as free_mail, seniority)."""
+    parts, fit, raw_engagement = [], 0, 0
+    for rule in rules:
+        if not matches({"field": rule.field, "op": rule.op, "value": rule.value}, record):
+            continue
+        parts.append({"kind": rule.kind, "label": rule.label, "points": rule.points,
+                      "rule": rule.id})
+        if rule.kind == "fit":
+            fit += rule.points
+        else:
+            raw_engagement += rule.points
+    factor = decay_factor(record.get("last_engaged_at"), now)
+    engagement = round(raw_engagement * factor)
+    if engagement != raw_engagement:
+        parts.append({"kind": "engagement", "label": f"Decay ({factor:.0%} left, half-life "
+                      f"{ENGAGEMENT_HALF_LIFE_DAYS:g} days)", "points": engagement - raw_engagement,
+                      "rule": None})
+    total = max(0, min(MAX_SCORE, fit + engagement))
+    return Score(fit=fit, engagement=engagement, total=total, parts=parts)

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+from leadline.api.router import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("leadline.web.urls")),
+]

@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from leadline.web import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.queue, name="queue"),
+    path("leads/", views.lead_list, name="lead_list"),
+    path("leads/new/", views.lead_new, name="lead_new"),
+    path("leads/<int:lead_id>/", views.lead_detail, name="lead_detail"),
+    path("leads/<int:lead_id>/activity/", views.lead_activity, name="lead_activity"),
+    path("leads/<int:lead_id>/next-step/", views.lead_next_step, name="lead_next_step"),
+    path("leads/<int:lead_id>/transition/", views.lead_transition, name="lead_transition"),
+    path("leads/<int:lead_id>/convert/", views.lead_convert, name="lead_convert"),
+    path("settings/tokens/", views.tokens, name="tokens"),
+    path("healthz", views.healthz, name="healthz"),
+]
