@@ -50,3 +50,8 @@ def due_badge(moment: datetime | None):
 @register.filter
 def points(value: int) -> str:
     return f"{value:+d}"
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    return kind.replace("_", " ").capitalize()

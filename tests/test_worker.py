@@ -1,0 +1,88 @@
+from datetime import timedelta
+
+import pytest
+
+from leadline.core.clock import clock
+from leadline.core.models import Job
+from leadline.core.worker import run_until_idle, tick
+from leadline.intake.pipeline import capture
+from leadline.leads import actions
+from leadline.leads.models import Lead
+
+
+def test_the_owner_is_emailed_about_a_new_lead(workspace, smtp):
+    lead = capture({"email": "dana@acme-corp.com", "first_name": "Dana"}).lead
+    run_until_idle()
+    assert len(smtp.messages) == 1
+    message = smtp.messages[0]
+    assert message["to"] == ["jordan@example.com"]
+    assert message["subject"].startswith("New lead: Dana")
+    assert f"/leads/{lead.pk}/" in message["body"] and "round-robin" in message["body"].lower()
+    assert Job.objects.get(kind="notify_owner").status == "done"
+
+
+def test_a_down_mail_server_loses_nothing_and_is_retried(workspace, smtp, settings):
+    port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = 9  # nothing listens there
+    capture({"email": "dana@acme-corp.com"})
+    tick()
+    job = Job.objects.get(kind="notify_owner")
+    assert job.status == "pending" and job.attempts == 1 and job.last_error
+    assert Lead.objects.count() == 1 and smtp.messages == []
+    settings.EMAIL_PORT = port
+    tick()  # not due yet: backing off
+    assert smtp.messages == []
+    clock.advance(minutes=1)
+    tick()
+    assert len(smtp.messages) == 1
+    assert Job.objects.get(kind="notify_owner").status == "done"
+
+
+def test_an_sla_breach_is_recorded_and_escalated_once(workspace, smtp):
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    run_until_idle()
+    smtp.messages.clear()
+    clock.advance(minutes=4)
+    tick()
+    assert Lead.objects.get().sla_breached_at is None
+    clock.advance(minutes=2)
+    run_until_idle()
+    run_until_idle()  # a second worker round finds nothing new
+    lead.refresh_from_db()
+    assert lead.sla_breached_at == clock.now()
+    assert lead.events.filter(kind="sla_breached").count() == 1
+    assert len(smtp.messages) == 1
+    assert sorted(smtp.messages[0]["to"]) == ["jordan@example.com", "maria@example.com"]
+
+
+def test_a_lead_answered_in_time_never_breaches(workspace, smtp):
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    clock.advance(minutes=2)
+    actions.log_activity(lead, "email", workspace.owner, subject="Hello")
+    clock.advance(hours=3)
+    run_until_idle()
+    lead.refresh_from_db()
+    assert lead.sla_breached_at is None
+
+
+def test_disqualified_leads_come_back_after_their_recycle_period(workspace):
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    actions.transition(lead, "disqualified", workspace.owner, reason_code="no_budget")
+    clock.advance(days=80)
+    run_until_idle()
+    assert Lead.objects.get().status == "disqualified"
+    clock.advance(days=60)
+    run_until_idle()
+    lead.refresh_from_db()
+    assert lead.status == "new" and lead.recycle_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crashed_workers_job_is_picked_up_again(workspace, smtp):
+    capture({"email": "dana@acme-corp.com"})
+    Job.objects.update(status="running", locked_until=clock.now() + timedelta(minutes=5))
+    tick()
+    assert smtp.messages == []  # still leased to the worker that died
+    clock.advance(minutes=6)
+    tick()
+    assert [m["subject"][:9] for m in smtp.messages].count("New lead:") == 1
