@@ -33,7 +33,7 @@ class Inbox:
         with self.lock:
             self.messages.append({
                 "to": list(envelope.rcpt_tos),
-                "subject": str(message["subject"]),
+                "subject": " ".join(str(message["subject"]).split()),
                 "body": message.get_body(("plain",)).get_content(),
             })
         return "250 OK"
