@@ -33,7 +33,7 @@ def record(lead: Lead, kind: str, summary: str, at: datetime, actor=None, /, **d
 
 
 def _locked(lead: Lead) -> Lead:
-    return Lead.objects.select_for_update().select_related("team").get(pk=lead.pk)
+    return Lead.objects.select_for_update(of=("self",)).select_related("team").get(pk=lead.pk)
 
 
 def criteria_for(lead: Lead) -> list[dict]:
