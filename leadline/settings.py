@@ -58,6 +58,7 @@ ALLOWED_HOSTS = envlist("LEADLINE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],tes
 CSRF_TRUSTED_ORIGINS = envlist("LEADLINE_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
