@@ -31,11 +31,13 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append({
-                "to": list(envelope.rcpt_tos),
-                "subject": " ".join(str(message["subject"]).split()),
-                "body": message.get_body(("plain",)).get_content(),
-            })
+            self.messages.append(
+                {
+                    "to": list(envelope.rcpt_tos),
+                    "subject": " ".join(str(message["subject"]).split()),
+                    "body": message.get_body(("plain",)).get_content(),
+                }
+            )
         return "250 OK"
 
 
@@ -66,23 +68,35 @@ def workspace(db):
     from leadline.routing.models import RoutingRule
 
     User = get_user_model()
-    americas = Team.objects.create(name="Americas", slug="americas", timezone="America/New_York",
-                                   is_default=True)
+    americas = Team.objects.create(
+        name="Americas", slug="americas", timezone="America/New_York", is_default=True
+    )
     emea = Team.objects.create(name="EMEA", slug="emea", timezone="Europe/London")
     users = {}
-    for name, team, role in [("maria", americas, "manager"), ("jordan", americas, "rep"),
-                             ("riley", americas, "rep"), ("alex", emea, "rep")]:
+    for name, team, role in [
+        ("maria", americas, "manager"),
+        ("jordan", americas, "rep"),
+        ("riley", americas, "rep"),
+        ("alex", emea, "rep"),
+    ]:
         users[name] = User.objects.create_user(name, f"{name}@example.com", "correct-horse-1")
         Membership.objects.create(user=users[name], team=team, role=role)
-    RoutingRule.objects.create(name="Europe", order=1, team=emea,
-                               conditions=[{"field": "country", "op": "in",
-                                            "value": ["GB", "DE", "FR"]}])
+    RoutingRule.objects.create(
+        name="Europe",
+        order=1,
+        team=emea,
+        conditions=[{"field": "country", "op": "in", "value": ["GB", "DE", "FR"]}],
+    )
 
     class W:
         pass
 
     w = W()
     w.americas, w.emea = americas, emea
-    w.manager, w.owner, w.teammate, w.outsider = (users["maria"], users["jordan"],
-                                                   users["riley"], users["alex"])
+    w.manager, w.owner, w.teammate, w.outsider = (
+        users["maria"],
+        users["jordan"],
+        users["riley"],
+        users["alex"],
+    )
     return w

@@ -12,19 +12,35 @@ from leadline.leads import actions
 
 
 def qualified_lead(workspace, email="dana@acme-corp.com"):
-    lead = capture({"email": email, "first_name": "Dana", "company": "Acme Corp",
-                    "source": "webinar"}).lead
+    lead = capture(
+        {"email": email, "first_name": "Dana", "company": "Acme Corp", "source": "webinar"}
+    ).lead
     actions.log_activity(lead, "call", workspace.owner, subject="Intro", outcome="connected")
-    actions.transition(lead, "working", workspace.owner, next_step="Discovery",
-                       next_step_due_at=clock.now() + timedelta(days=1))
-    return actions.transition(lead, "qualified", workspace.owner, answers={
-        "budget": True, "authority": True, "need": True, "timeline": True})
+    actions.transition(
+        lead,
+        "working",
+        workspace.owner,
+        next_step="Discovery",
+        next_step_due_at=clock.now() + timedelta(days=1),
+    )
+    return actions.transition(
+        lead,
+        "qualified",
+        workspace.owner,
+        answers={"budget": True, "authority": True, "need": True, "timeline": True},
+    )
 
 
 def test_it_creates_account_contact_and_opportunity_with_a_brief(workspace):
     lead = qualified_lead(workspace)
-    opp = convert(lead, workspace.owner, amount=Decimal("24000"), problem="Slow follow-up",
-                  outcome="Answer in 5 minutes", decision_makers="Dana (VP)")
+    opp = convert(
+        lead,
+        workspace.owner,
+        amount=Decimal("24000"),
+        problem="Slow follow-up",
+        outcome="Answer in 5 minutes",
+        decision_makers="Dana (VP)",
+    )
     lead.refresh_from_db()
     assert lead.status == "converted" and lead.converted_opportunity == opp
     assert opp.account.name == "Acme Corp" and opp.account.domain == "acme-corp.com"

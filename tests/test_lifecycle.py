@@ -24,18 +24,21 @@ def test_working_needs_a_next_step(lead, workspace):
     with pytest.raises(DomainError) as caught:
         actions.transition(lead, "working", workspace.owner)
     assert "next_step" in caught.value.errors
-    lead = actions.transition(lead, "working", workspace.owner, next_step="Call back",
-                              next_step_due_at=tomorrow())
+    lead = actions.transition(
+        lead, "working", workspace.owner, next_step="Call back", next_step_due_at=tomorrow()
+    )
     assert lead.status == "working" and lead.next_step == "Call back"
     assert Task.objects.get(lead=lead, done_at__isnull=True).title == "Call back"
 
 
 def test_qualified_needs_every_criterion(lead, workspace):
-    actions.transition(lead, "working", workspace.owner, next_step="Discovery",
-                       next_step_due_at=tomorrow())
+    actions.transition(
+        lead, "working", workspace.owner, next_step="Discovery", next_step_due_at=tomorrow()
+    )
     with pytest.raises(DomainError) as caught:
-        actions.transition(lead, "qualified", workspace.owner,
-                           answers={"budget": True, "need": True})
+        actions.transition(
+            lead, "qualified", workspace.owner, answers={"budget": True, "need": True}
+        )
     assert set(caught.value.errors) == {"qualification.authority", "qualification.timeline"}
     lead.refresh_from_db()
     assert lead.status == "working" and lead.qualification == {}  # nothing half-saved
@@ -46,12 +49,18 @@ def test_qualified_needs_every_criterion(lead, workspace):
 def test_a_team_can_use_its_own_criteria(lead, workspace):
     team = workspace.americas
     team.qualification_criteria = [
-        {"key": "order_volume", "label": "Order volume", "type": "number", "min": 500,
-         "required": True}
+        {
+            "key": "order_volume",
+            "label": "Order volume",
+            "type": "number",
+            "min": 500,
+            "required": True,
+        }
     ]
     team.save()
-    actions.transition(lead, "working", workspace.owner, next_step="Quote",
-                       next_step_due_at=tomorrow())
+    actions.transition(
+        lead, "working", workspace.owner, next_step="Quote", next_step_due_at=tomorrow()
+    )
     with pytest.raises(DomainError) as caught:
         actions.transition(lead, "qualified", workspace.owner, answers={"order_volume": 120})
     assert "at least 500" in caught.value.errors["qualification.order_volume"]
@@ -80,13 +89,21 @@ def test_moves_outside_the_lifecycle_are_refused(lead, workspace):
 
 
 def test_every_transition_is_recorded(lead, workspace):
-    actions.transition(lead, "working", workspace.owner, next_step="Call",
-                       next_step_due_at=tomorrow(), reason="Picked up")
+    actions.transition(
+        lead,
+        "working",
+        workspace.owner,
+        next_step="Call",
+        next_step_due_at=tomorrow(),
+        reason="Picked up",
+    )
     clock.advance(hours=1)
     actions.transition(lead, "nurture", workspace.owner, reason="Next year")
     history = list(Transition.objects.values_list("from_status", "to_status", "actor", "reason"))
-    assert history == [("new", "working", workspace.owner.pk, "Picked up"),
-                       ("working", "nurture", workspace.owner.pk, "Next year")]
+    assert history == [
+        ("new", "working", workspace.owner.pk, "Picked up"),
+        ("working", "nurture", workspace.owner.pk, "Next year"),
+    ]
     assert lead.events.filter(kind="transition").count() == 2
 
 
@@ -96,8 +113,9 @@ def test_recycling_is_counted(lead, workspace):
     lead = actions.transition(lead, "new", workspace.owner, reason="Budget freed up")
     assert lead.recycle_count == 1 and lead.disqualify_reason == ""
     lead = actions.transition(lead, "nurture", workspace.owner)
-    lead = actions.transition(lead, "working", workspace.owner, next_step="Re-engage",
-                              next_step_due_at=tomorrow())
+    lead = actions.transition(
+        lead, "working", workspace.owner, next_step="Re-engage", next_step_due_at=tomorrow()
+    )
     assert lead.recycle_count == 2
 
 
@@ -122,15 +140,17 @@ def test_a_new_next_step_closes_the_previous_one(lead, workspace):
     actions.set_next_step(lead, "Call", tomorrow(), workspace.owner)
     actions.set_next_step(lead, "Email deck", tomorrow() + timedelta(days=1), workspace.owner)
     assert list(Task.objects.filter(done_at__isnull=True).values_list("title", flat=True)) == [
-        "Email deck"]
+        "Email deck"
+    ]
     lead.refresh_from_db()
     assert lead.next_step == "Email deck"
 
 
 def test_editing_fields_renormalises_and_rescores(lead, workspace):
     before = lead.score
-    lead = actions.update_fields(lead, {"title": "Chief Executive Officer", "phone": "+44 20 7946 0018"},
-                                 workspace.owner)
+    lead = actions.update_fields(
+        lead, {"title": "Chief Executive Officer", "phone": "+44 20 7946 0018"}, workspace.owner
+    )
     assert lead.seniority == "c_level" and lead.phone_e164 == "+442079460018"
     assert lead.score > before
     with pytest.raises(DomainError) as caught:

@@ -9,9 +9,17 @@ from leadline.core.models import Campaign, Job
 from leadline.intake.pipeline import capture, capture_batch
 from leadline.leads.models import Event, IdempotencyKey, Lead
 
-DANA = {"first_name": "dana", "last_name": "SCULLY", "email": " Dana.Scully@Acme-Corp.com ",
-        "phone": "(202) 555-0143", "country": "US", "title": "VP Operations",
-        "company": "Acme Corp", "employees": "1,200", "source": "demo_request"}
+DANA = {
+    "first_name": "dana",
+    "last_name": "SCULLY",
+    "email": " Dana.Scully@Acme-Corp.com ",
+    "phone": "(202) 555-0143",
+    "country": "US",
+    "title": "VP Operations",
+    "company": "Acme Corp",
+    "employees": "1,200",
+    "source": "demo_request",
+}
 
 
 def test_it_normalises_scores_routes_and_starts_the_clock(workspace):
@@ -37,8 +45,9 @@ def test_it_normalises_scores_routes_and_starts_the_clock(workspace):
 
 def test_a_repeat_of_an_open_lead_is_a_touch_not_a_new_lead(workspace):
     first = capture({"email": "sam@acme-corp.com", "source": "content"})
-    again = capture({"email": "SAM@acme-corp.com", "first_name": "Sam", "source": "webinar",
-                     "title": "CTO"})
+    again = capture(
+        {"email": "SAM@acme-corp.com", "first_name": "Sam", "source": "webinar", "title": "CTO"}
+    )
     assert again.outcome == "matched" and again.lead.pk == first.lead.pk
     lead = Lead.objects.get()
     assert lead.touch_count == 2 and lead.first_name == "Sam" and lead.seniority == "c_level"
@@ -69,10 +78,24 @@ def test_an_external_id_returns_the_first_result(workspace):
 
 def test_bad_input_names_the_fields_and_stores_nothing(workspace):
     with pytest.raises(DomainError) as caught:
-        capture({"email": "not-an-email", "phone": "call me", "employees": "many",
-                 "source": "carrier pigeon", "colour": "blue", "campaign": "Nope"})
-    assert set(caught.value.errors) == {"email", "phone", "employees", "source", "colour",
-                                        "campaign"}
+        capture(
+            {
+                "email": "not-an-email",
+                "phone": "call me",
+                "employees": "many",
+                "source": "carrier pigeon",
+                "colour": "blue",
+                "campaign": "Nope",
+            }
+        )
+    assert set(caught.value.errors) == {
+        "email",
+        "phone",
+        "employees",
+        "source",
+        "colour",
+        "campaign",
+    }
     assert Lead.objects.count() == 0 and Event.objects.count() == 0
 
 
@@ -89,13 +112,15 @@ def test_campaign_is_attached_by_name(workspace):
 
 
 def test_a_batch_reports_each_item(workspace):
-    results = capture_batch([
-        {"email": "one@acme-corp.com", "first_name": "One"},
-        {"email": "broken"},
-        {"email": "ONE@acme-corp.com", "title": "CFO"},  # same person twice in one batch
-        "not an object",
-        {"email": "two@example.org", "country": "DE"},
-    ])
+    results = capture_batch(
+        [
+            {"email": "one@acme-corp.com", "first_name": "One"},
+            {"email": "broken"},
+            {"email": "ONE@acme-corp.com", "title": "CFO"},  # same person twice in one batch
+            "not an object",
+            {"email": "two@example.org", "country": "DE"},
+        ]
+    )
     outcomes = [r.outcome if not isinstance(r, DomainError) else "invalid" for r in results]
     assert outcomes == ["created", "invalid", "matched", "invalid", "created"]
     assert results[2].lead.pk == results[0].lead.pk

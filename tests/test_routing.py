@@ -28,9 +28,13 @@ def test_inactive_reps_are_skipped(workspace):
 
 
 def test_a_rule_can_name_a_person(workspace):
-    RoutingRule.objects.create(name="Big accounts", order=0, team=workspace.americas,
-                               owner=workspace.manager,
-                               conditions=[{"field": "employees", "op": "gte", "value": 5000}])
+    RoutingRule.objects.create(
+        name="Big accounts",
+        order=0,
+        team=workspace.americas,
+        owner=workspace.manager,
+        conditions=[{"field": "employees", "op": "gte", "value": 5000}],
+    )
     big = capture({"email": "cio@bigco.com", "employees": 20000}).lead
     small = capture({"email": "cio@small.com", "employees": 20}).lead
     assert big.owner == workspace.manager and big.routing_reason["method"] == "rule_owner"
@@ -39,8 +43,12 @@ def test_a_rule_can_name_a_person(workspace):
 
 def test_a_team_without_reps_keeps_the_lead_unassigned_in_its_queue(workspace):
     empty = Team.objects.create(name="Wholesale", slug="wholesale")
-    RoutingRule.objects.create(name="Bulk", order=0, team=empty,
-                               conditions=[{"field": "source", "op": "eq", "value": "web_form"}])
+    RoutingRule.objects.create(
+        name="Bulk",
+        order=0,
+        team=empty,
+        conditions=[{"field": "source", "op": "eq", "value": "web_form"}],
+    )
     lead = capture({"email": "buyer@shop.com", "source": "web_form"}).lead
     assert lead.team == empty and lead.owner is None
     assert "no active reps" in lead.routing_reason["explanation"]

@@ -62,8 +62,9 @@ def validation_error(request, exc: ValidationError):
         if item.get("type") == "extra_forbidden":
             message = "unknown field"
         errors.append({"field": ".".join(loc) or None, "message": message})
-    detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
-                       for e in errors)
+    detail = "; ".join(
+        f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
+    )
     return _error(request, detail or "invalid input", errors, 422)
 
 
@@ -82,20 +83,30 @@ def _require_capture(request):
         raise DomainError({"": "you are not a member of any team"}, status=403)
 
 
-@router.post("/leads", response={201: s.CaptureOut, 200: s.CaptureOut, 422: s.ErrorOut},
-             summary="Capture one lead")
+@router.post(
+    "/leads",
+    response={201: s.CaptureOut, 200: s.CaptureOut, 422: s.ErrorOut},
+    summary="Capture one lead",
+)
 def capture_lead(request, payload: s.LeadIn):
     """Runs the whole pipeline. A repeat of an open lead's email is a touch on it (200,
     `matched`); the same `Idempotency-Key` header or `external_id` returns the first result."""
     _require_capture(request)
-    result = capture(payload.model_dump(exclude_unset=True), channel="api", actor=request.auth,
-                     idempotency_key=request.headers.get("Idempotency-Key", "")[:200])
-    return (201 if result.created else 200), {"outcome": result.outcome,
-                                              "lead": lead_dict(result.lead)}
+    result = capture(
+        payload.model_dump(exclude_unset=True),
+        channel="api",
+        actor=request.auth,
+        idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+    )
+    return (201 if result.created else 200), {
+        "outcome": result.outcome,
+        "lead": lead_dict(result.lead),
+    }
 
 
-@router.post("/leads/batch", response={200: s.BatchOut, 422: s.ErrorOut},
-             summary="Capture up to 1,000 leads")
+@router.post(
+    "/leads/batch", response={200: s.BatchOut, 422: s.ErrorOut}, summary="Capture up to 1,000 leads"
+)
 def capture_leads(request, payload: s.BatchIn):
     """Each item is reported separately; a bad item never stops the others."""
     _require_capture(request)
@@ -134,8 +145,11 @@ def list_leads(request, params: Query[ListParams]):
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
     if not 1 <= params.limit <= 500:
         raise DomainError({"limit": "must be between 1 and 500"})
-    qs = visible_leads(request.auth, params.dict()).select_related(
-        "owner", "team", "campaign").order_by("-id")
+    qs = (
+        visible_leads(request.auth, params.dict())
+        .select_related("owner", "team", "campaign")
+        .order_by("-id")
+    )
     if params.cursor:
         if not params.cursor.isdigit():
             raise DomainError({"cursor": "not a cursor from a previous page"})
@@ -143,72 +157,114 @@ def list_leads(request, params: Query[ListParams]):
     items = list(qs[: params.limit + 1])
     more = len(items) > params.limit
     items = items[: params.limit]
-    return {"items": [lead_dict(lead) for lead in items],
-            "next_cursor": str(items[-1].pk) if more else None}
+    return {
+        "items": [lead_dict(lead) for lead in items],
+        "next_cursor": str(items[-1].pk) if more else None,
+    }
 
 
-@router.get("/leads/{lead_id}", response={200: s.LeadDetailOut, 404: s.ErrorOut},
-            summary="One lead with its timeline")
+@router.get(
+    "/leads/{lead_id}",
+    response={200: s.LeadDetailOut, 404: s.ErrorOut},
+    summary="One lead with its timeline",
+)
 def get_lead(request, lead_id: int):
     lead = get_visible_lead(request.auth, lead_id)
     timeline = lead.events.select_related("actor").order_by("-at", "-id")[:200]
     return {**lead_dict(lead), "timeline": [event_dict(e) for e in timeline]}
 
 
-@router.patch("/leads/{lead_id}", response={200: s.LeadOut, 404: s.ErrorOut, 422: s.ErrorOut},
-              summary="Update a lead's fields")
+@router.patch(
+    "/leads/{lead_id}",
+    response={200: s.LeadOut, 404: s.ErrorOut, 422: s.ErrorOut},
+    summary="Update a lead's fields",
+)
 def patch_lead(request, lead_id: int, payload: s.LeadPatch):
     lead = get_visible_lead(request.auth, lead_id, for_edit=True)
     lead = actions.update_fields(lead, payload.model_dump(exclude_unset=True), request.auth)
     return lead_dict(get_visible_lead(request.auth, lead.pk))
 
 
-@router.post("/leads/{lead_id}/transition",
-             response={200: s.LeadOut, 404: s.ErrorOut, 422: s.ErrorOut},
-             summary="Move a lead through its lifecycle")
+@router.post(
+    "/leads/{lead_id}/transition",
+    response={200: s.LeadOut, 404: s.ErrorOut, 422: s.ErrorOut},
+    summary="Move a lead through its lifecycle",
+)
 def transition_lead(request, lead_id: int, payload: s.TransitionIn):
     lead = get_visible_lead(request.auth, lead_id, for_edit=True)
-    actions.transition(lead, payload.to, request.auth, reason=payload.reason,
-                       reason_code=payload.reason_code, next_step=payload.next_step,
-                       next_step_due_at=payload.next_step_due_at, answers=payload.answers)
+    actions.transition(
+        lead,
+        payload.to,
+        request.auth,
+        reason=payload.reason,
+        reason_code=payload.reason_code,
+        next_step=payload.next_step,
+        next_step_due_at=payload.next_step_due_at,
+        answers=payload.answers,
+    )
     return lead_dict(get_visible_lead(request.auth, lead.pk))
 
 
-@router.post("/leads/{lead_id}/activities",
-             response={201: s.ActivityOut, 404: s.ErrorOut, 422: s.ErrorOut},
-             summary="Log a call, email, meeting or note")
+@router.post(
+    "/leads/{lead_id}/activities",
+    response={201: s.ActivityOut, 404: s.ErrorOut, 422: s.ErrorOut},
+    summary="Log a call, email, meeting or note",
+)
 def log_activity(request, lead_id: int, payload: s.ActivityIn):
     lead = get_visible_lead(request.auth, lead_id, for_edit=True)
-    activity = actions.log_activity(lead, payload.kind, request.auth, subject=payload.subject,
-                                    body=payload.body, outcome=payload.outcome, at=payload.at)
+    activity = actions.log_activity(
+        lead,
+        payload.kind,
+        request.auth,
+        subject=payload.subject,
+        body=payload.body,
+        outcome=payload.outcome,
+        at=payload.at,
+    )
     return 201, activity
 
 
-@router.post("/leads/{lead_id}/next-step",
-             response={200: s.LeadOut, 404: s.ErrorOut, 422: s.ErrorOut},
-             summary="Set the next step and its due time")
+@router.post(
+    "/leads/{lead_id}/next-step",
+    response={200: s.LeadOut, 404: s.ErrorOut, 422: s.ErrorOut},
+    summary="Set the next step and its due time",
+)
 def next_step(request, lead_id: int, payload: s.NextStepIn):
     lead = get_visible_lead(request.auth, lead_id, for_edit=True)
     actions.set_next_step(lead, payload.title, payload.due_at, request.auth)
     return lead_dict(get_visible_lead(request.auth, lead.pk))
 
 
-@router.post("/leads/{lead_id}/convert",
-             response={201: s.ConvertOut, 404: s.ErrorOut, 422: s.ErrorOut},
-             summary="Convert a qualified lead to account, contact and opportunity")
+@router.post(
+    "/leads/{lead_id}/convert",
+    response={201: s.ConvertOut, 404: s.ErrorOut, 422: s.ErrorOut},
+    summary="Convert a qualified lead to account, contact and opportunity",
+)
 def convert_lead(request, lead_id: int, payload: s.ConvertIn):
     lead = get_visible_lead(request.auth, lead_id, for_edit=True)
-    opp = convert(lead, request.auth, opportunity_name=payload.opportunity_name,
-                  amount=payload.amount, problem=payload.problem, outcome=payload.outcome,
-                  decision_makers=payload.decision_makers)
-    return 201, {"opportunity_id": opp.pk, "account_id": opp.account_id,
-                 "contact_id": opp.contact_id, "name": opp.name,
-                 "handoff_brief": opp.handoff_brief}
+    opp = convert(
+        lead,
+        request.auth,
+        opportunity_name=payload.opportunity_name,
+        amount=payload.amount,
+        problem=payload.problem,
+        outcome=payload.outcome,
+        decision_makers=payload.decision_makers,
+    )
+    return 201, {
+        "opportunity_id": opp.pk,
+        "account_id": opp.account_id,
+        "contact_id": opp.contact_id,
+        "name": opp.name,
+        "handoff_brief": opp.handoff_brief,
+    }
 
 
-@router.post("/leads/{lead_id}/assign",
-             response={200: s.LeadOut, 403: s.ErrorOut, 404: s.ErrorOut, 422: s.ErrorOut},
-             summary="Reassign a lead (managers)")
+@router.post(
+    "/leads/{lead_id}/assign",
+    response={200: s.LeadOut, 403: s.ErrorOut, 404: s.ErrorOut, 422: s.ErrorOut},
+    summary="Reassign a lead (managers)",
+)
 def assign_lead(request, lead_id: int, payload: s.AssignIn):
     from django.contrib.auth import get_user_model
 

@@ -1,4 +1,4 @@
-"""Workspace settings for admins: teams, calendars and SLAs, memberships, reason codes, campaigns."""
+"""Workspace settings for admins: teams, calendars, SLAs, members, reason codes, campaigns."""
 
 from django import forms
 from django.contrib import admin

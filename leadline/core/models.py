@@ -11,7 +11,12 @@ from leadline.core.choices import JobStatus, Role
 
 BANT = [
     {"key": "budget", "label": "Budget confirmed", "type": "bool", "required": True},
-    {"key": "authority", "label": "Talking to the decision maker", "type": "bool", "required": True},
+    {
+        "key": "authority",
+        "label": "Talking to the decision maker",
+        "type": "bool",
+        "required": True,
+    },
     {"key": "need", "label": "Need identified", "type": "bool", "required": True},
     {"key": "timeline", "label": "Buying within the timeline", "type": "bool", "required": True},
 ]

@@ -31,14 +31,26 @@ def handler(kind: str):
     return register
 
 
-def enqueue(kind: str, *, lead_id: int | None = None, run_at: datetime | None = None,
-            dedupe_key: str | None = None, **payload) -> Job | None:
+def enqueue(
+    kind: str,
+    *,
+    lead_id: int | None = None,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    **payload,
+) -> Job | None:
     """Add due work; with a dedupe key, the same work is only ever added once."""
     now = clock.now()
     if dedupe_key and Job.objects.filter(dedupe_key=dedupe_key).exists():
         return None
-    return Job.objects.create(kind=kind, lead_id=lead_id, run_at=run_at or now, created_at=now,
-                              payload=payload, dedupe_key=dedupe_key)
+    return Job.objects.create(
+        kind=kind,
+        lead_id=lead_id,
+        run_at=run_at or now,
+        created_at=now,
+        payload=payload,
+        dedupe_key=dedupe_key,
+    )
 
 
 def _skip_locked(qs):
@@ -72,8 +84,9 @@ def run_job(job: Job, now: datetime) -> None:
         final = job.attempts >= job.max_attempts
         Job.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED if final else JobStatus.PENDING,
-            run_at=now + timedelta(seconds=min(3600, 5 * 2 ** job.attempts)),
-            last_error=f"{type(exc).__name__}: {exc}"[:2000], locked_until=None,
+            run_at=now + timedelta(seconds=min(3600, 5 * 2**job.attempts)),
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            locked_until=None,
         )
         return
     Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, done_at=now, locked_until=None)
@@ -92,23 +105,38 @@ def breach_slas(now: datetime, limit: int = 100) -> int:
     from leadline.leads.models import Lead
 
     due = list(
-        Lead.objects.filter(first_response_at__isnull=True, sla_breached_at__isnull=True,
-                            sla_due_at__lte=now, status__in=OPEN_STATUSES)
-        .order_by("sla_due_at").values_list("pk", flat=True)[:limit]
+        Lead.objects.filter(
+            first_response_at__isnull=True,
+            sla_breached_at__isnull=True,
+            sla_due_at__lte=now,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("sla_due_at")
+        .values_list("pk", flat=True)[:limit]
     )
     done = 0
     for pk in due:
         with transaction.atomic():
-            won = Lead.objects.filter(pk=pk, sla_breached_at__isnull=True,
-                                      first_response_at__isnull=True).update(sla_breached_at=now)
+            won = Lead.objects.filter(
+                pk=pk, sla_breached_at__isnull=True, first_response_at__isnull=True
+            ).update(sla_breached_at=now)
             if not won:
                 continue
             lead = Lead.objects.select_related("owner", "team").get(pk=pk)
-            record(lead, "sla_breached",
-                   f"Speed-to-lead SLA breached (due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC)", now,
-                   due_at=lead.sla_due_at.isoformat())
-            Job.objects.create(kind="notify_breach", lead_id=pk, run_at=now, created_at=now,
-                               dedupe_key=f"breach:{pk}:{lead.sla_due_at.isoformat()}")
+            record(
+                lead,
+                "sla_breached",
+                f"Speed-to-lead SLA breached (due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC)",
+                now,
+                due_at=lead.sla_due_at.isoformat(),
+            )
+            Job.objects.create(
+                kind="notify_breach",
+                lead_id=pk,
+                run_at=now,
+                created_at=now,
+                dedupe_key=f"breach:{pk}:{lead.sla_due_at.isoformat()}",
+            )
             done += 1
     return done
 
@@ -176,7 +204,8 @@ def notify_owner(job: Job, now: datetime) -> None:
         f"New lead: {lead.display_name} ({lead.company or lead.source}) — score {lead.score}",
         f"{lead.display_name} <{lead.email}> is yours.\n{due}"
         f"Why you: {lead.routing_reason.get('explanation', '')}\n\n{_lead_url(lead.pk)}\n",
-        None, [lead.owner.email],
+        None,
+        [lead.owner.email],
     )
 
 
@@ -191,7 +220,8 @@ def notify_breach(job: Job, now: datetime) -> None:
     if lead.team_id:
         recipients.update(
             Membership.objects.filter(team_id=lead.team_id, role=Role.MANAGER)
-            .exclude(user__email="").values_list("user__email", flat=True)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
         )
     if recipients:
         send_mail(
@@ -199,5 +229,6 @@ def notify_breach(job: Job, now: datetime) -> None:
             f"{lead.display_name} ({lead.company}) was due a first response by "
             f"{lead.sla_due_at:%Y-%m-%d %H:%M} UTC and has none.\nOwner: "
             f"{lead.owner or 'nobody'}\n\n{_lead_url(lead.pk)}\n",
-            None, sorted(recipients),
+            None,
+            sorted(recipients),
         )

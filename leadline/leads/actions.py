@@ -17,7 +17,7 @@ from leadline.core.choices import (
 )
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
-from leadline.core.models import DEFAULT_GUARDS, BANT, ReasonCode
+from leadline.core.models import BANT, DEFAULT_GUARDS, ReasonCode
 from leadline.leads.models import Activity, Event, Lead, Task, Transition
 from leadline.routing.assign import team_calendar
 
@@ -28,8 +28,9 @@ EDITABLE_FIELDS = (
 
 
 def record(lead: Lead, kind: str, summary: str, at: datetime, actor=None, /, **data) -> Event:
-    return Event.objects.create(lead=lead, kind=kind, summary=summary[:300], at=at, actor=actor,
-                                data=data)
+    return Event.objects.create(
+        lead=lead, kind=kind, summary=summary[:300], at=at, actor=actor, data=data
+    )
 
 
 def _locked(lead: Lead) -> Lead:
@@ -89,9 +90,18 @@ def _check_guards(lead: Lead, to: str, *, reason_code: str, next_step_given: boo
 
 
 @transaction.atomic
-def transition(lead: Lead, to: str, actor=None, *, reason: str = "", reason_code: str = "",
-               next_step: str = "", next_step_due_at: datetime | None = None,
-               answers: dict | None = None, now: datetime | None = None) -> Lead:
+def transition(
+    lead: Lead,
+    to: str,
+    actor=None,
+    *,
+    reason: str = "",
+    reason_code: str = "",
+    next_step: str = "",
+    next_step_due_at: datetime | None = None,
+    answers: dict | None = None,
+    now: datetime | None = None,
+) -> Lead:
     """The only way a lead's status changes."""
     now = now or clock.now()
     lead = _locked(lead)
@@ -121,26 +131,46 @@ def transition(lead: Lead, to: str, actor=None, *, reason: str = "", reason_code
         Task.objects.filter(lead=lead, done_at__isnull=True).update(done_at=now)
         lead.next_step, lead.next_step_due_at = "", None
     lead.save()
-    Transition.objects.create(lead=lead, from_status=before, to_status=to, actor=actor, at=now,
-                              reason=reason, reason_code=reason_code)
+    Transition.objects.create(
+        lead=lead,
+        from_status=before,
+        to_status=to,
+        actor=actor,
+        at=now,
+        reason=reason,
+        reason_code=reason_code,
+    )
     summary = f"{before} → {to}" + (f" ({reason_code})" if reason_code else "")
-    record(lead, "transition", summary + (f": {reason}" if reason else ""), now, actor,
-           **{"from": before, "to": to, "reason": reason, "reason_code": reason_code})
+    record(
+        lead,
+        "transition",
+        summary + (f": {reason}" if reason else ""),
+        now,
+        actor,
+        **{"from": before, "to": to, "reason": reason, "reason_code": reason_code},
+    )
     return lead
 
 
 def _set_next_step(lead: Lead, title: str, due_at: datetime, actor, now: datetime) -> Task:
     Task.objects.filter(lead=lead, done_at__isnull=True).update(done_at=now)
-    task = Task.objects.create(lead=lead, title=title[:200], due_at=due_at,
-                               assignee_id=lead.owner_id, created_by=actor, created_at=now)
+    task = Task.objects.create(
+        lead=lead,
+        title=title[:200],
+        due_at=due_at,
+        assignee_id=lead.owner_id,
+        created_by=actor,
+        created_at=now,
+    )
     lead.next_step, lead.next_step_due_at = task.title, due_at
     record(lead, "next_step", f"Next step: {task.title}", now, actor, due_at=due_at.isoformat())
     return task
 
 
 @transaction.atomic
-def set_next_step(lead: Lead, title: str, due_at: datetime, actor=None,
-                  now: datetime | None = None) -> Lead:
+def set_next_step(
+    lead: Lead, title: str, due_at: datetime, actor=None, now: datetime | None = None
+) -> Lead:
     now = now or clock.now()
     if not title.strip():
         raise DomainError({"title": "describe the next step"})
@@ -156,9 +186,17 @@ def set_next_step(lead: Lead, title: str, due_at: datetime, actor=None,
 
 
 @transaction.atomic
-def log_activity(lead: Lead, kind: str, actor=None, *, subject: str = "", body: str = "",
-                 outcome: str = "", at: datetime | None = None,
-                 now: datetime | None = None) -> Activity:
+def log_activity(
+    lead: Lead,
+    kind: str,
+    actor=None,
+    *,
+    subject: str = "",
+    body: str = "",
+    outcome: str = "",
+    at: datetime | None = None,
+    now: datetime | None = None,
+) -> Activity:
     """Log a call, email, meeting or note; the first sales touch stops the SLA clock."""
     now = now or clock.now()
     at = at or now
@@ -167,8 +205,15 @@ def log_activity(lead: Lead, kind: str, actor=None, *, subject: str = "", body: 
     if at > now:
         raise DomainError({"at": "an activity cannot be logged in the future"})
     lead = _locked(lead)
-    activity = Activity.objects.create(lead=lead, kind=kind, subject=subject[:200], body=body,
-                                       outcome=outcome[:60], actor=actor, at=at)
+    activity = Activity.objects.create(
+        lead=lead,
+        kind=kind,
+        subject=subject[:200],
+        body=body,
+        outcome=outcome[:60],
+        actor=actor,
+        at=at,
+    )
     fields = ["last_activity_at", "updated_at"]
     lead.last_activity_at = max(filter(None, [lead.last_activity_at, at]))
     lead.updated_at = now
@@ -179,14 +224,28 @@ def log_activity(lead: Lead, kind: str, actor=None, *, subject: str = "", body: 
         fields += ["first_response_at", "response_minutes"]
     lead.save(update_fields=fields)
     label = ActivityKind(kind).label
-    record(lead, "activity", f"{label}: {subject or outcome or body[:80]}".rstrip(": "), at, actor,
-           activity=activity.pk, kind=kind, outcome=outcome)
+    record(
+        lead,
+        "activity",
+        f"{label}: {subject or outcome or body[:80]}".rstrip(": "),
+        at,
+        actor,
+        activity=activity.pk,
+        kind=kind,
+        outcome=outcome,
+    )
     if first:
         on_time = lead.sla_due_at is None or at <= lead.sla_due_at
-        record(lead, "first_response",
-               f"First response after {lead.response_minutes:.0f} business minute(s)"
-               + ("" if on_time else " — after the SLA"), at, actor,
-               minutes=lead.response_minutes, within_sla=on_time)
+        record(
+            lead,
+            "first_response",
+            f"First response after {lead.response_minutes:.0f} business minute(s)"
+            + ("" if on_time else " — after the SLA"),
+            at,
+            actor,
+            minutes=lead.response_minutes,
+            within_sla=on_time,
+        )
     return activity
 
 
@@ -207,9 +266,19 @@ def update_fields(lead: Lead, changes: dict, actor=None, now: datetime | None = 
         raise DomainError(errors)
     changed = {}
     for name, value in clean.items():
-        if hasattr(lead, name) and getattr(lead, name) != value and name in (
-            *EDITABLE_FIELDS, "email_key", "phone_e164", "company_domain", "seniority",
-            "department", "custom"
+        if (
+            hasattr(lead, name)
+            and getattr(lead, name) != value
+            and name
+            in (
+                *EDITABLE_FIELDS,
+                "email_key",
+                "phone_e164",
+                "company_domain",
+                "seniority",
+                "department",
+                "custom",
+            )
         ):
             changed[name] = [getattr(lead, name), value]
             setattr(lead, name, value)
@@ -219,8 +288,14 @@ def update_fields(lead: Lead, changes: dict, actor=None, now: datetime | None = 
     rescore(lead, now)
     lead.save()
     shown = {k: v for k, v in changed.items() if k in changes}
-    record(lead, "updated", "Updated " + ", ".join(sorted(shown)), now, actor,
-           changes={k: [str(a), str(b)] for k, (a, b) in shown.items()})
+    record(
+        lead,
+        "updated",
+        "Updated " + ", ".join(sorted(shown)),
+        now,
+        actor,
+        changes={k: [str(a), str(b)] for k, (a, b) in shown.items()},
+    )
     return lead
 
 
@@ -232,9 +307,18 @@ def reassign(lead: Lead, owner, actor=None, *, reason: str = "", now: datetime |
     lead = _locked(lead)
     before = lead.owner
     lead.owner, lead.assigned_at, lead.updated_at = owner, now, now
-    lead.routing_reason = {"method": "manual", "chosen": owner.get_username() if owner else None,
-                           "explanation": f"Reassigned by {actor or 'the system'}: {reason}"}
+    lead.routing_reason = {
+        "method": "manual",
+        "chosen": owner.get_username() if owner else None,
+        "explanation": f"Reassigned by {actor or 'the system'}: {reason}",
+    }
     lead.save(update_fields=["owner", "assigned_at", "updated_at", "routing_reason"])
-    record(lead, "assigned", f"Reassigned from {before or 'nobody'} to {owner or 'nobody'}: "
-           f"{reason}", now, actor, reason=reason)
+    record(
+        lead,
+        "assigned",
+        f"Reassigned from {before or 'nobody'} to {owner or 'nobody'}: {reason}",
+        now,
+        actor,
+        reason=reason,
+    )
     return lead

@@ -39,12 +39,16 @@ class LeadQuerySet(models.QuerySet):
         threshold = Coalesce(F("team__mql_threshold"), Value(DEFAULT_MQL_THRESHOLD))
         return self.annotate(
             stage_value=Case(
-                When(status=Status.CONVERTED, converted_opportunity__stage="won",
-                     then=Value(Stage.CUSTOMER)),
+                When(
+                    status=Status.CONVERTED,
+                    converted_opportunity__stage="won",
+                    then=Value(Stage.CUSTOMER),
+                ),
                 When(status=Status.CONVERTED, then=Value(Stage.OPPORTUNITY)),
                 When(status=Status.QUALIFIED, then=Value(Stage.SQL)),
-                When(~Q(status=Status.DISQUALIFIED) & Q(score__gte=threshold),
-                     then=Value(Stage.MQL)),
+                When(
+                    ~Q(status=Status.DISQUALIFIED) & Q(score__gte=threshold), then=Value(Stage.MQL)
+                ),
                 default=Value(Stage.SUSPECT),
                 output_field=models.CharField(),
             )
@@ -54,8 +58,9 @@ class LeadQuerySet(models.QuerySet):
         """SLA urgency first (leads still on the clock, soonest due), then score."""
         waiting = Q(first_response_at__isnull=True, sla_due_at__isnull=False)
         return self.annotate(
-            on_clock=Case(When(waiting, then=Value(0)), default=Value(1),
-                          output_field=models.IntegerField())
+            on_clock=Case(
+                When(waiting, then=Value(0)), default=Value(1), output_field=models.IntegerField()
+            )
         ).order_by("on_clock", F("sla_due_at").asc(nulls_last=True), "-score", "id")
 
 
@@ -152,13 +157,17 @@ class Lead(models.Model):
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["team", "status"], name="lead_team_status"),
             models.Index(fields=["status", "sla_due_at"], name="lead_sla"),
-            models.Index(fields=["sla_due_at"], name="lead_sla_due",
-                         condition=Q(first_response_at__isnull=True, sla_breached_at__isnull=True)),
+            models.Index(
+                fields=["sla_due_at"],
+                name="lead_sla_due",
+                condition=Q(first_response_at__isnull=True, sla_breached_at__isnull=True),
+            ),
             models.Index(fields=["-score"], name="lead_score"),
             models.Index(fields=["created_at"], name="lead_created"),
             models.Index(fields=["source"], name="lead_source"),
-            models.Index(fields=["recycle_at"], name="lead_recycle",
-                         condition=Q(recycle_at__isnull=False)),
+            models.Index(
+                fields=["recycle_at"], name="lead_recycle", condition=Q(recycle_at__isnull=False)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -10,8 +10,19 @@ from leadline.core.choices import Stage, Status
 from leadline.core.errors import DomainError
 from leadline.leads.models import Lead
 
-FILTERS = ("owner", "team", "status", "stage", "source", "campaign", "score_min", "score_max",
-           "created_after", "created_before", "q")
+FILTERS = (
+    "owner",
+    "team",
+    "status",
+    "stage",
+    "source",
+    "campaign",
+    "score_min",
+    "score_max",
+    "created_after",
+    "created_before",
+    "q",
+)
 
 
 def _moment(value: str, name: str) -> datetime:
@@ -57,8 +68,11 @@ def filter_leads(qs, params: dict, user=None):
         qs = qs.filter(source__in=str(p["source"]).split(","))
     if "campaign" in p:
         campaign = str(p["campaign"])
-        qs = qs.filter(campaign_id=int(campaign)) if campaign.isdigit() else qs.filter(
-            campaign__name__iexact=campaign)
+        qs = (
+            qs.filter(campaign_id=int(campaign))
+            if campaign.isdigit()
+            else qs.filter(campaign__name__iexact=campaign)
+        )
     for name, lookup in (("score_min", "score__gte"), ("score_max", "score__lte")):
         if name in p:
             try:
@@ -73,9 +87,13 @@ def filter_leads(qs, params: dict, user=None):
         text = str(p["q"]).strip()
         words = Q()
         for word in text.split()[:5]:
-            words &= (Q(first_name__icontains=word) | Q(last_name__icontains=word)
-                      | Q(email__icontains=word) | Q(company__icontains=word)
-                      | Q(phone_e164__icontains=word))
+            words &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(company__icontains=word)
+                | Q(phone_e164__icontains=word)
+            )
         qs = qs.filter(words)
     return qs
 

@@ -24,5 +24,10 @@ def lead_dict(lead, stage: str | None = None) -> dict:
 
 
 def event_dict(event) -> dict:
-    return {"at": event.at, "kind": event.kind, "summary": event.summary,
-            "actor": event.actor.get_username() if event.actor_id else None, "data": event.data}
+    return {
+        "at": event.at,
+        "kind": event.kind,
+        "summary": event.summary,
+        "actor": event.actor.get_username() if event.actor_id else None,
+        "data": event.data,
+    }

@@ -3,8 +3,11 @@
 import re
 
 SENIORITY_PATTERNS = [
-    ("c_level", r"\b(ceo|cto|cfo|coo|cmo|cio|cro|chief|founder|co-founder|owner|president|"
-                r"managing director|partner)\b"),
+    (
+        "c_level",
+        r"\b(ceo|cto|cfo|coo|cmo|cio|cro|chief|founder|co-founder|owner|president|"
+        r"managing director|partner)\b",
+    ),
     ("vp", r"\b(vp|svp|evp|vice[- ]president)\b"),
     ("director", r"\b(director|head of|head)\b"),
     ("manager", r"\b(manager|lead|supervisor|principal)\b"),

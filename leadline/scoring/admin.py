@@ -12,8 +12,9 @@ class ScoringRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        problems = validate([{"field": data.get("field"), "op": data.get("op"),
-                              "value": data.get("value")}])
+        problems = validate(
+            [{"field": data.get("field"), "op": data.get("op"), "value": data.get("value")}]
+        )
         if problems:
             raise forms.ValidationError({"op": problems})
         return data

@@ -61,8 +61,9 @@ class ConvertForm(forms.Form):
     opportunity_name = forms.CharField(max_length=200, required=False)
     amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
     problem = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Problem to solve")
-    outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                              label="Desired outcome")
+    outcome = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Desired outcome"
+    )
     decision_makers = forms.CharField(max_length=300, required=False)
 
 

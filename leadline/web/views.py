@@ -58,8 +58,9 @@ def lead_list(request):
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "leadline/lead_list.html",
-                  {"form": form, "page": page, "query": query.urlencode()})
+    return render(
+        request, "leadline/lead_list.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
 
 
 @login_required
@@ -149,8 +150,14 @@ def _post_action(request, lead_id, form_class, context_name, call, success: str,
 def lead_activity(request, lead_id: int):
     def call(lead, form):
         d = form.cleaned_data
-        actions.log_activity(lead, d["kind"], request.user, subject=d["subject"],
-                             outcome=d["outcome"], body=d["body"])
+        actions.log_activity(
+            lead,
+            d["kind"],
+            request.user,
+            subject=d["subject"],
+            outcome=d["outcome"],
+            body=d["body"],
+        )
 
     return _post_action(request, lead_id, ActivityForm, "activity_form", call, "Activity logged.")
 
@@ -159,11 +166,11 @@ def lead_activity(request, lead_id: int):
 @require_POST
 def lead_next_step(request, lead_id: int):
     def call(lead, form):
-        actions.set_next_step(lead, form.cleaned_data["title"], form.cleaned_data["due_at"],
-                              request.user)
+        actions.set_next_step(
+            lead, form.cleaned_data["title"], form.cleaned_data["due_at"], request.user
+        )
 
-    return _post_action(request, lead_id, NextStepForm, "next_step_form", call,
-                        "Next step set.")
+    return _post_action(request, lead_id, NextStepForm, "next_step_form", call, "Next step set.")
 
 
 @login_required
@@ -171,12 +178,24 @@ def lead_next_step(request, lead_id: int):
 def lead_transition(request, lead_id: int):
     def call(lead, form):
         d = form.cleaned_data
-        actions.transition(lead, d["to"], request.user, reason=d["reason"],
-                           reason_code=d["reason_code"], next_step=d["next_step"],
-                           next_step_due_at=d["next_step_due_at"], answers=form.answers())
+        actions.transition(
+            lead,
+            d["to"],
+            request.user,
+            reason=d["reason"],
+            reason_code=d["reason_code"],
+            next_step=d["next_step"],
+            next_step_due_at=d["next_step_due_at"],
+            answers=form.answers(),
+        )
 
     return _post_action(
-        request, lead_id, TransitionForm, "transition_form", call, "Status changed.",
+        request,
+        lead_id,
+        TransitionForm,
+        "transition_form",
+        call,
+        "Status changed.",
         form_kwargs=lambda lead: {"lead": lead, "criteria": actions.criteria_for(lead)},
     )
 
@@ -186,11 +205,24 @@ def lead_transition(request, lead_id: int):
 def lead_convert(request, lead_id: int):
     def call(lead, form):
         d = form.cleaned_data
-        convert(lead, request.user, opportunity_name=d["opportunity_name"], amount=d["amount"],
-                problem=d["problem"], outcome=d["outcome"], decision_makers=d["decision_makers"])
+        convert(
+            lead,
+            request.user,
+            opportunity_name=d["opportunity_name"],
+            amount=d["amount"],
+            problem=d["problem"],
+            outcome=d["outcome"],
+            decision_makers=d["decision_makers"],
+        )
 
-    return _post_action(request, lead_id, ConvertForm, "convert_form", call,
-                        "Converted: the opportunity and its handoff brief are ready.")
+    return _post_action(
+        request,
+        lead_id,
+        ConvertForm,
+        "convert_form",
+        call,
+        "Converted: the opportunity and its handoff brief are ready.",
+    )
 
 
 @login_required
@@ -203,7 +235,8 @@ def tokens(request):
             from django.utils import timezone
 
             ApiToken.objects.filter(pk=revoke, user=request.user, revoked_at__isnull=True).update(
-                revoked_at=timezone.now())
+                revoked_at=timezone.now()
+            )
             messages.success(request, "Token revoked.")
             return redirect("tokens")
         if form.is_valid():

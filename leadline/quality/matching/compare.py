@@ -331,9 +331,11 @@ class OrganisationComparison(Comparison):
     levels let EM learn how often a non-match agrees on both.
     """
 
-    _c = ("company same", "company similar", "company differs", "company missing")
-    _p = ("phone same", "phone one typo", "phone differs", "phone missing")
-    labels = tuple(f"{c}, {p}" for c in _c for p in _p)
+    labels = tuple(
+        f"{c}, {p}"
+        for c in ("company same", "company similar", "company differs", "company missing")
+        for p in ("phone same", "phone one typo", "phone differs", "phone missing")
+    )
     m_start = (0.4, 0.05, 0.1, 0.1, 0.02, 0.01, 0.02, 0.02, 0.05, 0.01, 0.06, 0.02, 0.05, 0.01,
                0.05, 0.04)
 

@@ -25,16 +25,26 @@ def sla_badge(lead):
     if lead.first_response_at:
         minutes = lead.response_minutes or 0
         late = lead.sla_due_at and lead.first_response_at > lead.sla_due_at
-        return format_html('<span class="badge {}" title="business minutes">answered in {}</span>',
-                           "warn" if late else "ok", _span(minutes * 60))
+        return format_html(
+            '<span class="badge {}" title="business minutes">answered in {}</span>',
+            "warn" if late else "ok",
+            _span(minutes * 60),
+        )
     if not lead.sla_due_at or not lead.is_open:
         return ""
     left = (lead.sla_due_at - clock.now()).total_seconds()
     if left < 0:
-        return format_html('<span class="badge breach" data-due="{}">overdue {}</span>',
-                           lead.sla_due_at.isoformat(), _span(left))
-    return format_html('<span class="badge {}" data-due="{}">{} left</span>',
-                       "soon" if left < 300 else "clock", lead.sla_due_at.isoformat(), _span(left))
+        return format_html(
+            '<span class="badge breach" data-due="{}">overdue {}</span>',
+            lead.sla_due_at.isoformat(),
+            _span(left),
+        )
+    return format_html(
+        '<span class="badge {}" data-due="{}">{} left</span>',
+        "soon" if left < 300 else "clock",
+        lead.sla_due_at.isoformat(),
+        _span(left),
+    )
 
 
 @register.simple_tag

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         for start in range(0, len(items), CHUNK):
             chunk = [
                 {**defaults, **item} if isinstance(item, dict) else item
-                for item in items[start:start + CHUNK]
+                for item in items[start : start + CHUNK]
             ]
             for offset, result in enumerate(capture_batch(chunk, channel="cli", actor=actor)):
                 if isinstance(result, DomainError):

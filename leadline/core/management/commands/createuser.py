@@ -19,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--team", help="team name or slug (created if missing)")
         parser.add_argument("--role", choices=Role.values, default=Role.REP)
         parser.add_argument("--superuser", action="store_true")
-        parser.add_argument("--password-stdin", action="store_true",
-                            help="read the password from standard input")
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
 
     @transaction.atomic
     def handle(self, *args, **opts):
@@ -33,8 +34,13 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ")
         if len(password) < 8:
             raise CommandError("the password needs at least 8 characters")
-        user = User.objects.create_user(opts["username"], opts["email"], password,
-                                        is_superuser=opts["superuser"], is_staff=opts["superuser"])
+        user = User.objects.create_user(
+            opts["username"],
+            opts["email"],
+            password,
+            is_superuser=opts["superuser"],
+            is_staff=opts["superuser"],
+        )
         if opts["team"]:
             slug = slugify(opts["team"])
             team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": opts["team"]})

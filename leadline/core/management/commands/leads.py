@@ -12,8 +12,22 @@ from leadline.leads.models import Lead
 from leadline.leads.queries import FILTERS, filter_leads
 from leadline.leads.serialize import lead_dict
 
-COLUMNS = ["id", "first_name", "last_name", "email", "company", "status", "stage", "score",
-           "owner", "team", "source", "campaign", "sla_due_at", "created_at"]
+COLUMNS = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "company",
+    "status",
+    "stage",
+    "score",
+    "owner",
+    "team",
+    "source",
+    "campaign",
+    "sla_due_at",
+    "created_at",
+]
 
 
 class Command(BaseCommand):
@@ -49,9 +63,12 @@ class Command(BaseCommand):
             for row in rows:
                 writer.writerow([safe_cell(row[c]) for c in COLUMNS])
         else:
-            self.stdout.write(f"{'ID':>6}  {'NAME':<24} {'COMPANY':<22} {'STATUS':<12} "
-                              f"{'SCORE':>5}  OWNER")
+            self.stdout.write(
+                f"{'ID':>6}  {'NAME':<24} {'COMPANY':<22} {'STATUS':<12} {'SCORE':>5}  OWNER"
+            )
             for r in rows:
                 name = f"{r['first_name']} {r['last_name']}".strip() or r["email"]
-                self.stdout.write(f"{r['id']:>6}  {name[:24]:<24} {r['company'][:22]:<22} "
-                                  f"{r['status']:<12} {r['score']:>5}  {r['owner'] or '-'}")
+                self.stdout.write(
+                    f"{r['id']:>6}  {name[:24]:<24} {r['company'][:22]:<22} "
+                    f"{r['status']:<12} {r['score']:>5}  {r['owner'] or '-'}"
+                )

@@ -12,12 +12,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("LEADLINE_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("LEADLINE_PORT", 8000)))
-        parser.add_argument("--workers", type=int,
-                            default=int(os.environ.get("LEADLINE_WEB_WORKERS", 0)) or None,
-                            help="web processes (default: 2 per CPU core, at most 8)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("LEADLINE_WEB_WORKERS", 0)) or None,
+            help="web processes (default: 2 per CPU core, at most 8)",
+        )
         parser.add_argument("--threads", type=int, default=4, help="threads per web process")
-        parser.add_argument("--no-worker", action="store_true",
-                            help="do not run the background worker alongside the web server")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="do not run the background worker alongside the web server",
+        )
 
     def handle(self, *args, **opts):
         from gunicorn.app.base import BaseApplication
@@ -55,8 +61,10 @@ class Command(BaseCommand):
             def load(self):
                 return application
 
-        self.stdout.write(f"Leadline on http://{opts['host']}:{opts['port']}/ "
-                          f"({workers} web processes"
-                          f"{'' if opts['no_worker'] else ' + background worker'})")
+        self.stdout.write(
+            f"Leadline on http://{opts['host']}:{opts['port']}/ "
+            f"({workers} web processes"
+            f"{'' if opts['no_worker'] else ' + background worker'})"
+        )
         self.stdout.flush()
         Server().run()
