@@ -17,6 +17,12 @@ CURRENT_TIME = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness is for attackers, not for a test suite's fixtures.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def frozen_clock():
     clock.set(CURRENT_TIME)
     yield clock
