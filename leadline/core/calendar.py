@@ -78,3 +78,14 @@ class BusinessCalendar:
                 counted += 1
         moved = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=ZoneInfo(self.tz))
         return moved.astimezone(start.tzinfo)
+
+    def subtract_days(self, end: datetime, days: int) -> datetime:
+        """The same local time `days` working days earlier."""
+        local = end.astimezone(ZoneInfo(self.tz))
+        day, counted = local.date(), 0
+        while counted < days:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        moved = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=ZoneInfo(self.tz))
+        return moved.astimezone(end.tzinfo)

@@ -54,6 +54,19 @@ class Team(models.Model):
     prospect_threshold = models.PositiveIntegerField(default=30)
     qualification_criteria = models.JSONField(default=default_criteria)
     guards = models.JSONField(default=default_guards)
+    rotation = models.CharField(
+        max_length=16,
+        choices=[
+            ("round_robin", "Round-robin"),
+            ("weighted", "Weighted round-robin"),
+            ("load_balanced", "Fewest open leads"),
+        ],
+        default="round_robin",
+    )
+    reassign_on_breach = models.BooleanField(
+        default=False, help_text="Give a lead to the next rep when its first response is late."
+    )
+    max_reassignments = models.PositiveIntegerField(default=2)
     rr_counter = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=dj_timezone.now)
 
@@ -81,6 +94,12 @@ class Membership(models.Model):
     weight = models.PositiveIntegerField(default=1)
     rr_position = models.BigIntegerField(default=0)
     assigned_count = models.PositiveIntegerField(default=0)
+    daily_cap = models.PositiveIntegerField(null=True, blank=True, help_text="New leads a day")
+    open_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Open leads at once")
+    timezone = models.CharField(max_length=64, blank=True, help_text="Blank: the team's")
+    day_start = models.TimeField(null=True, blank=True)
+    day_end = models.TimeField(null=True, blank=True)
+    work_days = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "team"], name="one_membership")]

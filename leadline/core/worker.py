@@ -14,9 +14,11 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F
 
-from leadline.core.choices import OPEN_STATUSES, JobStatus, Role, Status
+from leadline.core.choices import JobStatus, Role, Status
 from leadline.core.clock import clock
 from leadline.core.models import Job, Membership
+from leadline.routing.sla import breach_due
+from leadline.routing.timerules import apply_rules
 
 log = logging.getLogger("leadline.worker")
 LEASE = timedelta(minutes=5)
@@ -99,48 +101,6 @@ def release_stale(now: datetime) -> int:
     )
 
 
-def breach_slas(now: datetime, limit: int = 100) -> int:
-    """Mark leads whose first-response deadline passed; each breach is handled exactly once."""
-    from leadline.leads.actions import record
-    from leadline.leads.models import Lead
-
-    due = list(
-        Lead.objects.filter(
-            first_response_at__isnull=True,
-            sla_breached_at__isnull=True,
-            sla_due_at__lte=now,
-            status__in=OPEN_STATUSES,
-        )
-        .order_by("sla_due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    done = 0
-    for pk in due:
-        with transaction.atomic():
-            won = Lead.objects.filter(
-                pk=pk, sla_breached_at__isnull=True, first_response_at__isnull=True
-            ).update(sla_breached_at=now)
-            if not won:
-                continue
-            lead = Lead.objects.select_related("owner", "team").get(pk=pk)
-            record(
-                lead,
-                "sla_breached",
-                f"Speed-to-lead SLA breached (due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC)",
-                now,
-                due_at=lead.sla_due_at.isoformat(),
-            )
-            Job.objects.create(
-                kind="notify_breach",
-                lead_id=pk,
-                run_at=now,
-                created_at=now,
-                dedupe_key=f"breach:{pk}:{lead.sla_due_at.isoformat()}",
-            )
-            done += 1
-    return done
-
-
 def recycle_due(now: datetime, limit: int = 100) -> int:
     """Disqualified leads whose reason has a recycle period go back to new after it."""
     from leadline.leads.actions import transition
@@ -157,8 +117,9 @@ def tick(now: datetime | None = None) -> bool:
     """One round of due work; True when anything was done."""
     now = now or clock.now()
     did = release_stale(now) > 0
-    did |= breach_slas(now) > 0
+    did |= breach_due(now) > 0
     did |= recycle_due(now) > 0
+    did |= apply_rules(now) > 0
     for _ in range(50):
         job = claim_job(now)
         if job is None:
@@ -207,6 +168,21 @@ def notify_owner(job: Job, now: datetime) -> None:
         None,
         [lead.owner.email],
     )
+
+
+@handler("notify_rule")
+def notify_rule(job: Job, now: datetime) -> None:
+    from leadline.leads.models import Lead
+
+    lead = Lead.objects.select_related("owner").get(pk=job.lead_id)
+    if lead.owner and lead.owner.email:
+        send_mail(
+            f"Needs attention: {lead.display_name}",
+            f"{job.payload.get('rule', 'A time rule')} flagged {lead.display_name} "
+            f"({lead.status}).\n\n{_lead_url(lead.pk)}\n",
+            None,
+            [lead.owner.email],
+        )
 
 
 @handler("notify_breach")

@@ -182,7 +182,7 @@ def _campaign(data: dict, errors: dict) -> Campaign | None:
 
 
 def _new_lead(clean: dict, campaign, now: datetime) -> Lead:
-    lead = Lead(**{k: v for k, v in clean.items() if k != "email_key"}, email_key=clean["email_key"])
+    lead = Lead(**clean)
     lead.campaign = campaign
     lead.captured_at = lead.created_at = lead.updated_at = lead.status_changed_at = now
     lead.last_activity_at = now
@@ -246,6 +246,7 @@ def _route(lead: Lead, router: Router) -> None:
     lead.owner_id = assignment.owner_id
     lead.routing_reason = assignment.reason
     lead.sla_due_at = assignment.sla_due_at
+    lead.sla_policy = assignment.reason.get("sla_policy", "")
     lead.assigned_at = lead.captured_at if assignment.owner_id else None
 
 

@@ -87,8 +87,15 @@ def normalize_name(value) -> str:
     """Tidy a person's name: collapse spaces; title-case only names typed in one case."""
     name = clean_text(value, 100)
     if name and (name.isupper() or name.islower()):
-        name = " ".join(part[:1].upper() + part[1:] for part in name.lower().split(" "))
+        name = " ".join(_capitalise(part) for part in name.lower().split(" "))
     return name
+
+
+def _capitalise(word: str) -> str:
+    # "ß".upper() is "SS": leave letters whose capital is not a single letter as typed, so
+    # normalising twice gives the same name.
+    first = word[:1].upper()
+    return first + word[1:] if len(first) == len(word[:1]) else word
 
 
 def fold(value: str) -> str:

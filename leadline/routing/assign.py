@@ -15,9 +15,8 @@ from leadline.core.calendar import BusinessCalendar
 from leadline.core.choices import Role
 from leadline.core.conditions import all_match
 from leadline.core.models import Membership, Team
+from leadline.routing import sla
 from leadline.routing.models import RoutingRule
-
-DEFAULT_SLA_MINUTES = 5
 
 
 @dataclass
@@ -46,6 +45,7 @@ class Router:
         self.default_team = (
             Team.objects.order_by("-is_default", "id").first()
         )
+        self.policies = sla.load_policies()
         self._teams: dict[int, _TeamState] = {}
 
     def _state(self, team: Team) -> _TeamState:
@@ -81,18 +81,30 @@ class Router:
             (f"Matched rule “{rule.name}”" if rule else f"No rule matched; default team {team}")
             + ". " + reason.get("explanation", "")
         ).strip()
-        due = team_calendar(state.team).add_minutes(self.now, state.team.sla_minutes)
+        due, policy = sla.due_at(state.team, record, self.policies, self.now)
+        if policy:
+            reason["sla_policy"] = policy
         return Assignment(state.team, owner_id, reason, due)
 
-    def _next_rep(self, state: _TeamState, reason: dict) -> int | None:
+    def pick(self, team: Team, exclude: tuple[int, ...] = ()) -> tuple[int | None, dict]:
+        """The next rep in turn, skipping some users (e.g. the owner who missed an SLA)."""
+        reason: dict = {"team": team.name}
+        return self._next_rep(self._state(team), reason, exclude), reason
+
+    def _next_rep(self, state: _TeamState, reason: dict, exclude=()) -> int | None:
         reason["method"] = "round_robin"
         reason["candidates"] = [
-            {"user": m.user.get_username(), "turn": m.rr_position} for m in state.reps
+            {"user": m.user.get_username(), "turn": m.rr_position}
+            for m in state.reps
+            if m.user_id not in exclude
         ]
-        if not state.reps:
-            reason["explanation"] = f"{state.team} has no active reps; left unassigned in its queue."
+        if not reason["candidates"]:
+            reason["explanation"] = f"{state.team} has no active reps; unassigned in its queue."
             return None
-        chosen = min(state.reps, key=lambda m: (m.rr_position, m.pk))
+        chosen = min(
+            (m for m in state.reps if m.user_id not in exclude),
+            key=lambda m: (m.rr_position, m.pk),
+        )
         state.team.rr_counter += 1
         chosen.rr_position = state.team.rr_counter
         chosen.assigned_count += 1
@@ -114,11 +126,6 @@ class Router:
 
 def team_calendar(team: Team | None) -> BusinessCalendar:
     return team.calendar() if team else BusinessCalendar()
-
-
-def sla_due(team: Team | None, start: datetime) -> datetime:
-    minutes = team.sla_minutes if team else DEFAULT_SLA_MINUTES
-    return team_calendar(team).add_minutes(start, minutes)
 
 
 def route_one(record: dict, now: datetime) -> Assignment:

@@ -1,0 +1,68 @@
+from datetime import UTC, datetime, timedelta
+
+from leadline.core.clock import clock
+from leadline.core.worker import run_until_idle
+from leadline.intake.pipeline import capture
+from leadline.leads import actions
+from leadline.leads.models import Lead
+from leadline.routing.models import SlaPolicy
+
+
+def test_a_matching_policy_sets_the_target(workspace):
+    SlaPolicy.objects.create(
+        name="List import",
+        minutes=2 * 8 * 60,
+        order=1,
+        conditions=[{"field": "source", "op": "eq", "value": "list_purchase"}],
+    )
+    listed = capture({"email": "a@acme-corp.com", "source": "list_purchase"}).lead
+    demo = capture({"email": "b@acme-corp.com", "source": "demo_request"}).lead
+    # Two business days of 8 hours from Monday 10:00 New York: Wednesday 10:00.
+    assert listed.sla_due_at == datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+    assert listed.sla_policy == "List import"
+    assert demo.sla_due_at == datetime(2026, 3, 2, 15, 5, tzinfo=UTC) and demo.sla_policy == ""
+
+
+def test_a_policy_can_count_wall_clock_minutes(workspace):
+    SlaPolicy.objects.create(name="Always 30 minutes", minutes=30, business_hours=False)
+    clock.set(datetime(2026, 3, 7, 12, 0, tzinfo=UTC))  # Saturday
+    lead = capture({"email": "a@acme-corp.com"}).lead
+    assert lead.sla_due_at == datetime(2026, 3, 7, 12, 30, tzinfo=UTC)
+
+
+def test_a_weekend_capture_is_due_on_monday_morning(workspace):
+    clock.set(datetime(2026, 3, 7, 12, 0, tzinfo=UTC))  # Saturday
+    lead = capture({"email": "a@acme-corp.com"}).lead
+    assert lead.sla_due_at == datetime(2026, 3, 9, 13, 5, tzinfo=UTC)  # 09:05 New York (EDT)
+
+
+def test_a_breach_reassigns_along_the_rotation_up_to_the_limit(workspace, smtp):
+    team = workspace.americas
+    team.reassign_on_breach, team.max_reassignments = True, 1
+    team.save()
+    lead = capture({"email": "a@acme-corp.com"}).lead
+    assert lead.owner == workspace.owner
+    clock.advance(minutes=6)
+    run_until_idle()
+    lead.refresh_from_db()
+    assert lead.owner == workspace.teammate and lead.reassign_count == 1
+    assert lead.sla_breached_at is None and lead.sla_due_at == clock.now() + timedelta(minutes=5)
+    assert "missed the first-response SLA" in lead.routing_reason["explanation"]
+    clock.advance(minutes=6)
+    run_until_idle()
+    run_until_idle()
+    lead.refresh_from_db()
+    assert lead.owner == workspace.teammate  # the limit is reached: stays, marked breached
+    assert lead.sla_breached_at is not None
+    assert lead.events.filter(kind="sla_breached").count() == 2
+    subjects = [m["subject"] for m in smtp.messages]
+    assert sum("SLA breached" in s for s in subjects) == 2
+
+
+def test_answering_stops_the_clock_before_the_breach(workspace, smtp):
+    lead = capture({"email": "a@acme-corp.com"}).lead
+    clock.advance(minutes=4)
+    actions.log_activity(lead, "call", workspace.owner, outcome="connected")
+    clock.advance(days=2)
+    run_until_idle()
+    assert Lead.objects.get().sla_breached_at is None
