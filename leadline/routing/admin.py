@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from leadline.core.conditions import validate
-from leadline.routing.models import RoutingRule
+from leadline.routing.models import Absence, RoutingRule, SlaPolicy, TimeRule
 
 
 class RoutingRuleForm(forms.ModelForm):
@@ -23,3 +23,33 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_display = ("order", "name", "team", "owner", "is_active")
     list_display_links = ("name",)
     list_editable = ("order", "is_active")
+
+
+class SlaPolicyForm(RoutingRuleForm):
+    class Meta:
+        model = SlaPolicy
+        fields = "__all__"
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    form = SlaPolicyForm
+    list_display = ("order", "name", "minutes", "business_hours", "is_active")
+    list_display_links = ("name",)
+
+
+class TimeRuleForm(RoutingRuleForm):
+    class Meta:
+        model = TimeRule
+        fields = "__all__"
+
+
+@admin.register(TimeRule)
+class TimeRuleAdmin(admin.ModelAdmin):
+    form = TimeRuleForm
+    list_display = ("name", "trigger", "days", "business_days", "action", "is_active")
+
+
+@admin.register(Absence)
+class AbsenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "starts_at", "ends_at", "reason")
