@@ -1,11 +1,29 @@
 from datetime import timedelta
 
+import pytest
+
 from leadline.core.clock import clock
 from leadline.core.worker import run_until_idle
 from leadline.intake.pipeline import capture
 from leadline.leads import actions
 from leadline.leads.models import Lead
 from leadline.routing.models import RuleFiring, TimeRule
+
+
+@pytest.fixture(autouse=True)
+def only_the_rules_a_test_makes(db, request):
+    if "defaults" not in request.node.name:
+        TimeRule.objects.all().delete()
+
+
+def test_the_defaults_nurture_silent_list_leads(workspace):
+    names = set(TimeRule.objects.values_list("name", flat=True))
+    assert len(names) == 3
+    listed = capture({"email": "a@funded.io", "source": "list_purchase"}).lead
+    clock.advance(days=15)
+    run_until_idle()
+    listed.refresh_from_db()
+    assert listed.status == "nurture"
 
 
 def working_lead(workspace, **data):
@@ -58,7 +76,7 @@ def test_a_working_lead_without_a_next_step_gets_a_task_once(workspace):
     run_until_idle()
     lead.refresh_from_db()
     assert lead.next_step == "Plan the next step"
-    assert RuleFiring.objects.count() == 1
+    assert RuleFiring.objects.filter(rule__name="No next step").count() == 1
 
 
 def test_unanswered_follow_ups_make_a_lead_cold(workspace):
