@@ -1,22 +1,31 @@
-"""Assignment: ordered rules choose a team (or a person), then round-robin among its active reps.
+"""Assignment: ordered rules choose a team (or a person), then the team's rotation picks a rep.
 
-Every decision carries its reason: the rule matched, the candidates considered, who was chosen.
-Round-robin state lives in the database (Team.rr_counter, Membership.rr_position) so fairness
-survives restarts; the team row is locked while choosing, so two simultaneous captures never
-pick the same "next" rep.
+Rotations: round-robin, weighted round-robin and load-balanced (fewest open leads), with caps per
+rep (new leads a day, open leads at once) and availability (active, not out of office, inside the
+rep's own working hours when set). Every decision carries its reason: the rule matched, each
+candidate considered and why it was skipped, who was chosen.
+
+Turn state lives in the database (Team.rr_counter is the rotation's virtual time,
+Membership.rr_position each rep's next turn — stride scheduling, so weights are exact) and the
+team row is locked while choosing: fairness survives restarts, and two simultaneous captures
+never pick the same "next" rep.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Count
 
 from leadline.core.calendar import BusinessCalendar
-from leadline.core.choices import Role
+from leadline.core.choices import OPEN_STATUSES, Role
 from leadline.core.conditions import all_match
 from leadline.core.models import Membership, Team
 from leadline.routing import sla
-from leadline.routing.models import RoutingRule
+from leadline.routing.models import Absence, RoutingRule
+
+STRIDE = 720720  # divisible by every weight from 1 to 16, so strides stay whole numbers
 
 
 @dataclass
@@ -31,26 +40,50 @@ class Assignment:
 class _TeamState:
     team: Team
     reps: list[Membership] = field(default_factory=list)
+    open_counts: dict[int, int] = field(default_factory=dict)
+    today_counts: dict[int, int] = field(default_factory=dict)
+    away: dict[int, Absence] = field(default_factory=dict)
     dirty: bool = False
 
 
-class Router:
-    """Routes one lead or a batch inside the caller's transaction; `flush()` saves turn state."""
+def stride(member: Membership) -> int:
+    return STRIDE // max(1, member.weight)
 
-    def __init__(self, now: datetime):
+
+def rep_available(member: Membership, team: Team, now: datetime) -> bool:
+    """Inside the rep's own working hours (reps without their own hours are always available)."""
+    if not (member.day_start and member.day_end):
+        return True
+    zone = ZoneInfo(member.timezone or team.timezone)
+    local = now.astimezone(zone)
+    days = member.work_days if member.work_days is not None else team.work_days
+    return local.weekday() in days and member.day_start <= local.time() < member.day_end
+
+
+class Router:
+    """Routes one lead or a batch inside the caller's transaction; `flush()` saves turn state.
+
+    With `dry_run=True` nothing is locked or written and every rotation starts from zero: the
+    simulator replays past leads to show where a rule set would have sent them.
+    """
+
+    def __init__(self, now: datetime, *, rules=None, dry_run: bool = False):
         self.now = now
-        self.rules = list(
-            RoutingRule.objects.filter(is_active=True).select_related("team", "owner")
-        )
-        self.default_team = (
-            Team.objects.order_by("-is_default", "id").first()
-        )
+        self.dry_run = dry_run
+        if rules is None:
+            rules = RoutingRule.objects.filter(is_active=True).select_related("team", "owner")
+        self.rules = list(rules)
+        self.default_team = Team.objects.order_by("-is_default", "id").first()
         self.policies = sla.load_policies()
         self._teams: dict[int, _TeamState] = {}
 
     def _state(self, team: Team) -> _TeamState:
         if team.pk not in self._teams:
-            locked = Team.objects.select_for_update().get(pk=team.pk)
+            if self.dry_run:
+                locked = Team.objects.get(pk=team.pk)
+                locked.rr_counter = 0
+            else:
+                locked = Team.objects.select_for_update().get(pk=team.pk)
             reps = list(
                 Membership.objects.filter(
                     team=locked, role=Role.REP, is_active=True, user__is_active=True
@@ -58,8 +91,46 @@ class Router:
                 .select_related("user")
                 .order_by("rr_position", "id")
             )
-            self._teams[team.pk] = _TeamState(locked, reps)
+            state = _TeamState(locked, reps)
+            if self.dry_run:
+                for member in reps:
+                    member.rr_position = 0
+            else:
+                self._load_counts(state)
+            self._teams[team.pk] = state
         return self._teams[team.pk]
+
+    def _load_counts(self, state: _TeamState) -> None:
+        from leadline.leads.models import Lead
+
+        ids = [m.user_id for m in state.reps]
+        if not ids:
+            return
+        need_open = state.team.rotation == "load_balanced" or any(m.open_cap for m in state.reps)
+        if need_open:
+            rows = (
+                Lead.objects.filter(owner_id__in=ids, status__in=OPEN_STATUSES)
+                .values("owner_id")
+                .annotate(n=Count("id"))
+            )
+            state.open_counts = {r["owner_id"]: r["n"] for r in rows}
+        if any(m.daily_cap for m in state.reps):
+            zone = ZoneInfo(state.team.timezone)
+            midnight = self.now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+            rows = (
+                Lead.objects.filter(
+                    owner_id__in=ids,
+                    assigned_at__gte=midnight,
+                    assigned_at__lt=midnight + timedelta(days=1),
+                )
+                .values("owner_id")
+                .annotate(n=Count("id"))
+            )
+            state.today_counts = {r["owner_id"]: r["n"] for r in rows}
+        for absence in Absence.objects.filter(
+            user_id__in=ids, starts_at__lte=self.now, ends_at__gt=self.now
+        ):
+            state.away[absence.user_id] = absence
 
     def route(self, record: dict) -> Assignment:
         rule = next((r for r in self.rules if all_match(r.conditions, record)), None)
@@ -72,15 +143,16 @@ class Router:
         reason["team"] = team.name
         if rule and rule.owner_id:
             owner_id = rule.owner_id
-            reason.update(method="rule_owner", chosen=rule.owner.get_username(),
-                          explanation=f"Rule “{rule.name}” sends these leads to "
-                                      f"{rule.owner.get_username()}.")
+            name = rule.owner.get_username()
+            reason.update(
+                method="rule_owner",
+                chosen=name,
+                explanation=f"Rule “{rule.name}” sends these leads to {name}.",
+            )
         else:
             owner_id = self._next_rep(state, reason)
-        reason["explanation"] = (
-            (f"Matched rule “{rule.name}”" if rule else f"No rule matched; default team {team}")
-            + ". " + reason.get("explanation", "")
-        ).strip()
+        lead_in = f"Matched rule “{rule.name}”" if rule else f"No rule matched; default team {team}"
+        reason["explanation"] = f"{lead_in}. {reason.get('explanation', '')}".strip()
         due, policy = sla.due_at(state.team, record, self.policies, self.now)
         if policy:
             reason["sla_policy"] = policy
@@ -91,32 +163,82 @@ class Router:
         reason: dict = {"team": team.name}
         return self._next_rep(self._state(team), reason, exclude), reason
 
+    def _skip_reason(self, member: Membership, state: _TeamState) -> str:
+        absence = state.away.get(member.user_id)
+        if absence:
+            return f"out of office until {absence.ends_at:%Y-%m-%d %H:%M} UTC"
+        if not rep_available(member, state.team, self.now):
+            return "outside working hours"
+        if self.dry_run:
+            return ""
+        if member.daily_cap and state.today_counts.get(member.user_id, 0) >= member.daily_cap:
+            return f"daily cap of {member.daily_cap} reached"
+        if member.open_cap and state.open_counts.get(member.user_id, 0) >= member.open_cap:
+            return f"open-lead cap of {member.open_cap} reached"
+        return ""
+
     def _next_rep(self, state: _TeamState, reason: dict, exclude=()) -> int | None:
-        reason["method"] = "round_robin"
-        reason["candidates"] = [
-            {"user": m.user.get_username(), "turn": m.rr_position}
-            for m in state.reps
-            if m.user_id not in exclude
-        ]
-        if not reason["candidates"]:
+        mode = state.team.rotation
+        reason["method"] = mode
+        floor = state.team.rr_counter
+        candidates, eligible = [], []
+        for member in state.reps:
+            if member.user_id in exclude:
+                continue
+            entry = {"user": member.user.get_username(), "turn": max(member.rr_position, floor)}
+            if mode == "load_balanced":
+                entry["open"] = state.open_counts.get(member.user_id, 0)
+            if mode == "weighted":
+                entry["weight"] = member.weight
+            skipped = self._skip_reason(member, state)
+            if skipped:
+                entry["skipped"] = skipped
+            else:
+                eligible.append(member)
+            candidates.append(entry)
+        reason["candidates"] = candidates
+        if not candidates:
             reason["explanation"] = f"{state.team} has no active reps; unassigned in its queue."
             return None
-        chosen = min(
-            (m for m in state.reps if m.user_id not in exclude),
-            key=lambda m: (m.rr_position, m.pk),
-        )
-        state.team.rr_counter += 1
-        chosen.rr_position = state.team.rr_counter
+        if not eligible:
+            reason["explanation"] = (
+                f"Every rep of {state.team} is away, outside hours or at a cap; "
+                "left unassigned in the team's queue."
+            )
+            return None
+
+        def turn(m: Membership) -> tuple:
+            position = max(m.rr_position, floor)
+            if mode == "load_balanced":
+                return (state.open_counts.get(m.user_id, 0), position, m.pk)
+            return (position, m.pk)
+
+        chosen = min(eligible, key=turn)
+        position = max(chosen.rr_position, floor)
+        state.team.rr_counter = max(floor, position)
+        chosen.rr_position = position + (stride(chosen) if mode == "weighted" else STRIDE)
         chosen.assigned_count += 1
+        state.open_counts[chosen.user_id] = state.open_counts.get(chosen.user_id, 0) + 1
+        state.today_counts[chosen.user_id] = state.today_counts.get(chosen.user_id, 0) + 1
         state.dirty = True
-        reason["chosen"] = chosen.user.get_username()
+        name = chosen.user.get_username()
+        reason["chosen"] = name
+        skipped = [c for c in candidates if "skipped" in c]
+        how = {
+            "round_robin": "Round-robin",
+            "weighted": "Weighted round-robin",
+            "load_balanced": "Fewest open leads",
+        }[mode]
         reason["explanation"] = (
-            f"Round-robin among {len(state.reps)} active rep(s) of {state.team}: "
-            f"{chosen.user.get_username()} was next in turn."
+            f"{how} among {len(eligible)} available rep(s) of {state.team}: {name} was next"
+            + (" (fewest open leads)." if mode == "load_balanced" else " in turn.")
+            + "".join(f" Skipped {c['user']}: {c['skipped']}." for c in skipped)
         )
         return chosen.user_id
 
     def flush(self) -> None:
+        if self.dry_run:
+            return
         for state in self._teams.values():
             if state.dirty:
                 Team.objects.filter(pk=state.team.pk).update(rr_counter=state.team.rr_counter)
