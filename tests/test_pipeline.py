@@ -40,7 +40,7 @@ def test_it_normalises_scores_routes_and_starts_the_clock(workspace):
     assert lead.sla_due_at == datetime(2026, 3, 2, 15, 5, tzinfo=UTC)
     kinds = set(Event.objects.filter(lead=lead).values_list("kind", flat=True))
     assert kinds == {"captured", "scored", "assigned", "sla_started"}
-    assert Job.objects.filter(kind="notify_owner", lead_id=lead.pk).count() == 1
+    assert Job.objects.filter(kind="lead_captured", lead_id=lead.pk).count() == 1
 
 
 def test_a_repeat_of_an_open_lead_is_a_touch_not_a_new_lead(workspace):

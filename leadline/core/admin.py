@@ -3,7 +3,16 @@
 from django import forms
 from django.contrib import admin
 
-from leadline.core.models import ApiToken, Campaign, Job, Membership, ReasonCode, Team
+from leadline.core.models import (
+    ApiToken,
+    AutoResponse,
+    Campaign,
+    Job,
+    Membership,
+    ReasonCode,
+    Team,
+    Webhook,
+)
 
 admin.site.site_header = "Leadline settings"
 admin.site.site_title = "Leadline settings"
@@ -76,3 +85,13 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "events", "is_active")
+
+
+@admin.register(AutoResponse)
+class AutoResponseAdmin(admin.ModelAdmin):
+    list_display = ("name", "source", "subject", "is_active")

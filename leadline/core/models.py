@@ -199,3 +199,36 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class Webhook(models.Model):
+    """POSTs lead events as signed JSON to another system (chat tools, CRMs)."""
+
+    EVENTS = ["lead.created", "lead.assigned", "sla.breached"]
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list, help_text=f"Any of {', '.join(EVENTS)}")
+    secret = models.CharField(
+        max_length=100, blank=True, help_text="Signs each body: X-Leadline-Signature (HMAC-SHA256)"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutoResponse(models.Model):
+    """An instant email to a new lead, per source (blank: any source)."""
+
+    name = models.CharField(max_length=100)
+    source = models.CharField(max_length=40, blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(
+        help_text="Placeholders: {first_name}, {company}, {owner_name}, {owner_email}"
+    )
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -10,49 +10,19 @@ import threading
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F
 
-from leadline.core.choices import JobStatus, Role, Status
+from leadline.core import notify  # noqa: F401  (registers the job handlers)
+from leadline.core.choices import JobStatus, Status
 from leadline.core.clock import clock
-from leadline.core.models import Job, Membership
+from leadline.core.jobs import HANDLERS, enqueue  # noqa: F401
+from leadline.core.models import Job
 from leadline.routing.sla import breach_due
 from leadline.routing.timerules import apply_rules
 
 log = logging.getLogger("leadline.worker")
 LEASE = timedelta(minutes=5)
-HANDLERS = {}
-
-
-def handler(kind: str):
-    def register(func):
-        HANDLERS[kind] = func
-        return func
-
-    return register
-
-
-def enqueue(
-    kind: str,
-    *,
-    lead_id: int | None = None,
-    run_at: datetime | None = None,
-    dedupe_key: str | None = None,
-    **payload,
-) -> Job | None:
-    """Add due work; with a dedupe key, the same work is only ever added once."""
-    now = clock.now()
-    if dedupe_key and Job.objects.filter(dedupe_key=dedupe_key).exists():
-        return None
-    return Job.objects.create(
-        kind=kind,
-        lead_id=lead_id,
-        run_at=run_at or now,
-        created_at=now,
-        payload=payload,
-        dedupe_key=dedupe_key,
-    )
 
 
 def _skip_locked(qs):
@@ -147,64 +117,3 @@ def run_forever(stop: threading.Event, poll: float | None = None) -> None:
         if not busy:
             stop.wait(poll)
     log.info("worker stopped")
-
-
-def _lead_url(lead_id: int) -> str:
-    return f"{settings.SITE_URL.rstrip('/')}/leads/{lead_id}/"
-
-
-@handler("notify_owner")
-def notify_owner(job: Job, now: datetime) -> None:
-    from leadline.leads.models import Lead
-
-    lead = Lead.objects.select_related("owner").get(pk=job.lead_id)
-    if not lead.owner or not lead.owner.email:
-        return
-    due = f"Respond by {lead.sla_due_at:%Y-%m-%d %H:%M} UTC.\n" if lead.sla_due_at else ""
-    send_mail(
-        f"New lead: {lead.display_name} ({lead.company or lead.source}) — score {lead.score}",
-        f"{lead.display_name} <{lead.email}> is yours.\n{due}"
-        f"Why you: {lead.routing_reason.get('explanation', '')}\n\n{_lead_url(lead.pk)}\n",
-        None,
-        [lead.owner.email],
-    )
-
-
-@handler("notify_rule")
-def notify_rule(job: Job, now: datetime) -> None:
-    from leadline.leads.models import Lead
-
-    lead = Lead.objects.select_related("owner").get(pk=job.lead_id)
-    if lead.owner and lead.owner.email:
-        send_mail(
-            f"Needs attention: {lead.display_name}",
-            f"{job.payload.get('rule', 'A time rule')} flagged {lead.display_name} "
-            f"({lead.status}).\n\n{_lead_url(lead.pk)}\n",
-            None,
-            [lead.owner.email],
-        )
-
-
-@handler("notify_breach")
-def notify_breach(job: Job, now: datetime) -> None:
-    from leadline.leads.models import Lead
-
-    lead = Lead.objects.select_related("owner", "team").get(pk=job.lead_id)
-    recipients = set()
-    if lead.owner and lead.owner.email:
-        recipients.add(lead.owner.email)
-    if lead.team_id:
-        recipients.update(
-            Membership.objects.filter(team_id=lead.team_id, role=Role.MANAGER)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
-    if recipients:
-        send_mail(
-            f"SLA breached: {lead.display_name} has had no response",
-            f"{lead.display_name} ({lead.company}) was due a first response by "
-            f"{lead.sla_due_at:%Y-%m-%d %H:%M} UTC and has none.\nOwner: "
-            f"{lead.owner or 'nobody'}\n\n{_lead_url(lead.pk)}\n",
-            None,
-            sorted(recipients),
-        )

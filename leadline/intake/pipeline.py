@@ -251,8 +251,10 @@ def _route(lead: Lead, router: Router) -> None:
 
 
 def _notify_jobs(leads: list[Lead], now: datetime) -> list[Job]:
-    return [Job(kind="notify_owner", lead_id=lead.pk, run_at=now, created_at=now,
-                payload={"owner": lead.owner_id}) for lead in leads if lead.owner_id]
+    # One outbox row per new lead; the worker fans it out (owner email, auto-response, webhooks)
+    # after commit, each as its own retried job, so the capture transaction stays short.
+    return [Job(kind="lead_captured", lead_id=lead.pk, run_at=now, created_at=now,
+                payload={"owner": lead.owner_id}) for lead in leads]
 
 
 def capture(data: dict, *, channel: str = "api", actor=None, idempotency_key: str = "",

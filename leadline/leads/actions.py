@@ -18,6 +18,7 @@ from leadline.core.choices import (
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.core.models import BANT, DEFAULT_GUARDS, ReasonCode
+from leadline.core.notify import after_assignment
 from leadline.leads.models import Activity, Event, Lead, Task, Transition
 from leadline.routing.assign import team_calendar
 
@@ -321,4 +322,5 @@ def reassign(lead: Lead, owner, actor=None, *, reason: str = "", now: datetime |
         actor,
         reason=reason,
     )
+    after_assignment(lead, now)
     return lead

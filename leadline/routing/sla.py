@@ -83,6 +83,7 @@ def _breach(pk: int, now: datetime) -> bool:
 
 
 def _reassign_after_breach(lead, team: Team, now: datetime) -> None:
+    from leadline.core.notify import after_assignment
     from leadline.leads.actions import record
     from leadline.routing.assign import Router
 
@@ -114,7 +115,4 @@ def _reassign_after_breach(lead, team: Team, now: datetime) -> None:
         ]
     )
     record(lead, "assigned", reason["explanation"], now, reason=reason)
-    Job.objects.create(
-        kind="notify_owner", lead_id=lead.pk, run_at=now, created_at=now,
-        payload={"owner": owner_id},
-    )
+    after_assignment(lead, now)

@@ -34,8 +34,9 @@ def candidates(rule: TimeRule, team: Team | None, now: datetime):
     statuses = rule.statuses or list(OPEN_STATUSES)
     qs = Lead.objects.live().filter(status__in=statuses, team=team)
     if rule.trigger == TimeRule.Trigger.IN_STATUS:
-        qs = qs.filter(status_changed_at__lte=limit).annotate(anchor=Coalesce("status_changed_at",
-                                                                              "captured_at"))
+        qs = qs.filter(status_changed_at__lte=limit).annotate(
+            anchor=Coalesce("status_changed_at", "captured_at")
+        )
     elif rule.trigger == TimeRule.Trigger.NO_ACTIVITY:
         qs = qs.annotate(anchor=Coalesce("last_activity_at", "captured_at")).filter(
             anchor__lte=limit
@@ -45,14 +46,11 @@ def candidates(rule: TimeRule, team: Team | None, now: datetime):
             anchor=Coalesce("status_changed_at", "captured_at")
         )
     else:  # unanswered follow-ups since the lead's status changed
-        qs = (
-            qs.annotate(
-                anchor=Coalesce("status_changed_at", "captured_at"),
-                tries=Count("activities", filter=Q(activities__kind__in=("call", "email"))),
-                answers=Count("activities", filter=Q(activities__outcome__in=ANSWERED)),
-            )
-            .filter(tries__gte=max(1, rule.followups), answers=0, anchor__lte=limit)
-        )
+        qs = qs.annotate(
+            anchor=Coalesce("status_changed_at", "captured_at"),
+            tries=Count("activities", filter=Q(activities__kind__in=("call", "email"))),
+            answers=Count("activities", filter=Q(activities__outcome__in=ANSWERED)),
+        ).filter(tries__gte=max(1, rule.followups), answers=0, anchor__lte=limit)
     fired = RuleFiring.objects.filter(rule=rule).values("lead_id", "anchor")
     seen = {(f["lead_id"], f["anchor"]) for f in fired.filter(lead_id__in=qs.values("pk"))}
     for lead in qs.select_related("team", "owner").order_by("pk")[:BATCH]:
@@ -94,8 +92,13 @@ def act(rule: TimeRule, lead, now: datetime) -> bool:
                     lead, rule.task_title or rule.name, calendar.add_days(now, 1), None, now=now
                 )
             elif rule.action == TimeRule.Action.NOTIFY:
-                Job.objects.create(kind="notify_rule", lead_id=lead.pk, run_at=now,
-                                   created_at=now, payload={"rule": rule.name})
+                Job.objects.create(
+                    kind="notify_rule",
+                    lead_id=lead.pk,
+                    run_at=now,
+                    created_at=now,
+                    payload={"rule": rule.name},
+                )
                 actions.record(lead, "rule", f"{why}: owner notified", now, rule=rule.pk)
             elif rule.action == TimeRule.Action.REASSIGN:
                 _reassign(lead, why, now)
@@ -131,6 +134,11 @@ def _recycle(lead, why: str, now: datetime) -> None:
     elif lead.status == Status.NURTURE:
         calendar = lead.team.calendar() if lead.team_id else BusinessCalendar()
         actions.transition(
-            lead, Status.WORKING, None, reason=why, next_step="Re-engage",
-            next_step_due_at=calendar.add_days(now, 1), now=now,
+            lead,
+            Status.WORKING,
+            None,
+            reason=why,
+            next_step="Re-engage",
+            next_step_due_at=calendar.add_days(now, 1),
+            now=now,
         )
