@@ -22,6 +22,10 @@ def is_manager_of(user, team_id) -> bool:
     return is_admin(user) or roles_by_team(user).get(team_id) == Role.MANAGER
 
 
+def managed_teams(user) -> list[int]:
+    return [team for team, role in roles_by_team(user).items() if role == Role.MANAGER]
+
+
 def can_capture(user) -> bool:
     return is_admin(user) or bool(roles_by_team(user))
 

@@ -282,3 +282,12 @@ class Task(models.Model):
     class Meta:
         ordering = ["due_at"]
         indexes = [models.Index(fields=["assignee", "done_at", "due_at"], name="task_due")]
+
+
+def is_stalled(lead: Lead, now) -> bool:
+    """Needs attention: its next step is overdue, or it is being worked without one."""
+    if lead.status not in OPEN_STATUSES or lead.status == Status.NURTURE:
+        return False
+    if lead.next_step_due_at and lead.next_step_due_at < now:
+        return True
+    return lead.status == Status.WORKING and not lead.next_step

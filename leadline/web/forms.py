@@ -91,3 +91,17 @@ class LeadCreateForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", initial="My script")
+
+
+class AssignForm(forms.Form):
+    owner = forms.TypedChoiceField(coerce=int, label="New owner")
+    reason = forms.CharField(max_length=300)
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from leadline.core.models import Membership
+
+        members = Membership.objects.filter(team=team, user__is_active=True).select_related("user")
+        self.fields["owner"].choices = [
+            (m.user_id, f"{m.user.get_username()} ({m.role})") for m in members
+        ]

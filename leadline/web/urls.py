@@ -14,6 +14,8 @@ urlpatterns = [
     path("leads/<int:lead_id>/next-step/", views.lead_next_step, name="lead_next_step"),
     path("leads/<int:lead_id>/transition/", views.lead_transition, name="lead_transition"),
     path("leads/<int:lead_id>/convert/", views.lead_convert, name="lead_convert"),
+    path("leads/<int:lead_id>/assign/", views.lead_assign, name="lead_assign"),
+    path("routing/simulate/", views.routing_simulator, name="routing_simulator"),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("healthz", views.healthz, name="healthz"),
 ]

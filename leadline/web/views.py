@@ -9,16 +9,25 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from leadline.core.choices import Status
+from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.core.models import ApiToken
-from leadline.core.permissions import can_capture, can_edit, get_visible_lead
+from leadline.core.permissions import (
+    can_capture,
+    can_edit,
+    get_visible_lead,
+    is_admin,
+    is_manager_of,
+    managed_teams,
+)
 from leadline.deals.conversion import convert
 from leadline.intake.pipeline import capture
 from leadline.leads import actions
-from leadline.leads.models import Lead
+from leadline.leads.models import Lead, is_stalled
 from leadline.leads.queries import visible_leads
 from leadline.web.forms import (
     ActivityForm,
+    AssignForm,
     ConvertForm,
     LeadCreateForm,
     LeadFilterForm,
@@ -42,7 +51,11 @@ def queue(request):
     if scope == "mine":
         mine = mine.filter(owner=request.user) | mine.filter(owner__isnull=True)
     leads = list(mine.select_related("owner", "team", "campaign").queue_order()[:100])
-    return render(request, "leadline/queue.html", {"leads": leads, "scope": scope})
+    now = clock.now()
+    stalled = [lead for lead in leads if is_stalled(lead, now)]
+    return render(
+        request, "leadline/queue.html", {"leads": leads, "scope": scope, "stalled": stalled}
+    )
 
 
 @login_required
@@ -102,6 +115,8 @@ def _detail_context(request, lead, **forms):
         "criteria": [{**c, "answer": (lead.qualification or {}).get(c["key"])} for c in criteria],
         "transitions": lead.transitions.select_related("actor"),
         "reason": lead.routing_reason or {},
+        "can_assign": bool(lead.team_id and is_manager_of(request.user, lead.team_id)),
+        "assign_form": AssignForm(team=lead.team) if lead.team_id else None,
     }
     context.update(forms)
     return context
@@ -244,3 +259,41 @@ def tokens(request):
             form = TokenForm()
     listed = ApiToken.objects.filter(user=request.user).order_by("-created_at")
     return render(request, "leadline/tokens.html", {"form": form, "raw": raw, "tokens": listed})
+
+
+@login_required
+@require_POST
+def lead_assign(request, lead_id: int):
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
+
+    lead = _lead_or_404(request, lead_id)
+    if not (lead.team_id and is_manager_of(request.user, lead.team_id)):
+        raise PermissionDenied("only the team's manager or an admin can reassign")
+    form = AssignForm(request.POST, team=lead.team)
+    if form.is_valid():
+        owner = get_user_model().objects.filter(pk=form.cleaned_data["owner"]).first()
+        try:
+            actions.reassign(lead, owner, request.user, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Reassigned to {owner or 'nobody'}.")
+            return redirect("lead_detail", lead.pk)
+    context = _detail_context(request, lead, assign_form=form)
+    return render(request, "leadline/lead_detail.html", context, status=422)
+
+
+@login_required
+def routing_simulator(request):
+    from django.core.exceptions import PermissionDenied
+
+    from leadline.routing.simulate import simulate
+
+    if not (is_admin(request.user) or managed_teams(request.user)):
+        raise PermissionDenied("managers and admins only")
+    try:
+        days = max(1, min(365, int(request.GET.get("days", 30))))
+    except ValueError:
+        days = 30
+    return render(request, "leadline/simulator.html", {"result": simulate(days), "days": days})
