@@ -12,6 +12,7 @@ from leadline.core.permissions import can_capture, get_visible_lead, is_manager_
 from leadline.deals.conversion import convert
 from leadline.intake.pipeline import capture, capture_batch
 from leadline.leads import actions
+from leadline.leads.models import Lead
 from leadline.leads.queries import visible_leads
 from leadline.leads.serialize import event_dict, lead_dict
 
@@ -163,6 +164,36 @@ def list_leads(request, params: Query[ListParams]):
     }
 
 
+def _owner(user_id):
+    from django.contrib.auth import get_user_model
+
+    if user_id is None:
+        return None
+    owner = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if owner is None:
+        raise DomainError({"owner": f"no active user {user_id}"})
+    return owner
+
+
+@router.post(
+    "/leads/reassign",
+    response={200: s.BulkAssignOut, 403: s.ErrorOut, 422: s.ErrorOut},
+    summary="Reassign many leads at once (managers)",
+)
+def bulk_assign(request, payload: s.BulkAssignIn):
+    """All or nothing: every lead must be one you manage."""
+    if not 1 <= len(payload.ids) <= 500:
+        raise DomainError({"ids": "give between 1 and 500 lead ids"})
+    leads = list(Lead.objects.visible_to(request.auth).filter(pk__in=payload.ids))
+    missing = sorted(set(payload.ids) - {lead.pk for lead in leads})
+    if missing:
+        raise DomainError({"ids": f"not found: {', '.join(map(str, missing[:20]))}"}, status=404)
+    if not all(lead.team_id and is_manager_of(request.auth, lead.team_id) for lead in leads):
+        raise DomainError({"": "only the team's manager or an admin can reassign"}, status=403)
+    actions.reassign_many(leads, _owner(payload.owner), request.auth, reason=payload.reason)
+    return {"reassigned": len(leads)}
+
+
 @router.get(
     "/leads/{lead_id}",
     response={200: s.LeadDetailOut, 404: s.ErrorOut},
@@ -266,17 +297,10 @@ def convert_lead(request, lead_id: int, payload: s.ConvertIn):
     summary="Reassign a lead (managers)",
 )
 def assign_lead(request, lead_id: int, payload: s.AssignIn):
-    from django.contrib.auth import get_user_model
-
     lead = get_visible_lead(request.auth, lead_id)
     if not (lead.team_id and is_manager_of(request.auth, lead.team_id)):
         raise DomainError({"": "only the team's manager or an admin can reassign"}, status=403)
-    owner = None
-    if payload.owner is not None:
-        owner = get_user_model().objects.filter(pk=payload.owner, is_active=True).first()
-        if owner is None:
-            raise DomainError({"owner": f"no active user {payload.owner}"})
-    actions.reassign(lead, owner, request.auth, reason=payload.reason)
+    actions.reassign(lead, _owner(payload.owner), request.auth, reason=payload.reason)
     return lead_dict(get_visible_lead(request.auth, lead.pk))
 
 

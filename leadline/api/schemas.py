@@ -226,3 +226,13 @@ class ConvertOut(Schema):
 class AssignIn(Schema):
     owner: int | None
     reason: str
+
+
+class BulkAssignIn(Schema):
+    ids: list[int] = Field(..., description="Up to 500 lead ids")
+    owner: int | None
+    reason: str
+
+
+class BulkAssignOut(Schema):
+    reassigned: int

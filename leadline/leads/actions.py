@@ -324,3 +324,10 @@ def reassign(lead: Lead, owner, actor=None, *, reason: str = "", now: datetime |
     )
     after_assignment(lead, now)
     return lead
+
+
+@transaction.atomic
+def reassign_many(leads, owner, actor=None, *, reason: str = "", now: datetime | None = None):
+    """Bulk reassignment: all or nothing, each lead's move recorded on its own timeline."""
+    now = now or clock.now()
+    return [reassign(lead, owner, actor, reason=reason, now=now) for lead in leads]
