@@ -1,4 +1,8 @@
+import threading
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
 
 from leadline.core.clock import clock
 from leadline.core.worker import run_until_idle
@@ -66,3 +70,46 @@ def test_answering_stops_the_clock_before_the_breach(workspace, smtp):
     clock.advance(days=2)
     run_until_idle()
     assert Lead.objects.get().sla_breached_at is None
+
+
+def test_a_team_holiday_pushes_the_deadline(workspace):
+    team = workspace.americas
+    team.holidays = ["2026-03-03"]
+    team.save()
+    clock.set(datetime(2026, 3, 2, 21, 58, tzinfo=UTC))  # Monday 16:58 New York
+    lead = capture({"email": "a@acme-corp.com"}).lead
+    # 2 minutes on Monday, Tuesday is a holiday, 3 minutes on Wednesday from 09:00.
+    assert lead.sla_due_at == datetime(2026, 3, 4, 14, 3, tzinfo=UTC)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_escalate_a_breach_once(workspace, smtp):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race is a PostgreSQL concern")
+    leads = [capture({"email": f"l{i}@acme-corp.com"}).lead for i in range(5)]
+    run_until_idle()
+    smtp.messages.clear()
+    clock.advance(minutes=10)
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def worker():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            run_until_idle()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for lead in leads:
+        assert lead.events.filter(kind="sla_breached").count() == 1
+    assert sum("SLA breached" in m["subject"] for m in smtp.messages) == 5

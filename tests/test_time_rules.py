@@ -128,3 +128,39 @@ def test_a_stalled_lead_is_reassigned(workspace):
     lead.refresh_from_db()
     assert lead.owner == workspace.teammate
     assert "Stalled" in lead.routing_reason["explanation"]
+
+
+def test_a_notify_rule_emails_the_owner_once(workspace, smtp):
+    TimeRule.objects.create(
+        name="Untouched for 2 days",
+        trigger="no_activity",
+        days=2,
+        action="notify",
+        statuses=["new"],
+    )
+    capture({"email": "a@acme-corp.com"})
+    run_until_idle()
+    smtp.messages.clear()
+    clock.advance(days=4)
+    run_until_idle()
+    run_until_idle()
+    flagged = [m for m in smtp.messages if m["subject"].startswith("Needs attention")]
+    assert len(flagged) == 1 and flagged[0]["to"] == ["jordan@example.com"]
+
+
+def test_a_recycle_rule_brings_nurtured_leads_back(workspace):
+    TimeRule.objects.create(
+        name="Back from nurture",
+        trigger="in_status",
+        days=90,
+        business_days=False,
+        action="recycle",
+        statuses=["nurture"],
+    )
+    lead = capture({"email": "a@acme-corp.com"}).lead
+    actions.transition(lead, "nurture", workspace.owner, reason="Next quarter")
+    clock.advance(days=91)
+    run_until_idle()
+    lead.refresh_from_db()
+    assert lead.status == "working" and lead.recycle_count == 1
+    assert lead.next_step == "Re-engage"

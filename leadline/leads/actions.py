@@ -285,6 +285,10 @@ def update_fields(lead: Lead, changes: dict, actor=None, now: datetime | None = 
             setattr(lead, name, value)
     if not changed:
         return lead
+    if "email_key" in changed and lead.email_key and lead.is_open:
+        twin = Lead.objects.open().filter(email_key=lead.email_key).exclude(pk=lead.pk).first()
+        if twin:
+            raise DomainError({"email": f"lead {twin.pk} is open with this email already"})
     lead.updated_at = now
     rescore(lead, now)
     lead.save()
