@@ -20,6 +20,7 @@ from leadline.core.jobs import HANDLERS, enqueue  # noqa: F401
 from leadline.core.models import Job
 from leadline.routing.sla import breach_due
 from leadline.routing.timerules import apply_rules
+from leadline.scoring import versions  # noqa: F401  (registers rescore_open)
 
 log = logging.getLogger("leadline.worker")
 LEASE = timedelta(minutes=5)

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib import admin
 
 from leadline.core.conditions import validate
-from leadline.scoring.models import ScoringRule
+from leadline.scoring.models import RuleSetVersion, ScoringRule
+from leadline.scoring.versions import snapshot
 
 
 class ScoringRuleForm(forms.ModelForm):
@@ -26,3 +27,24 @@ class ScoringRuleAdmin(admin.ModelAdmin):
     list_display = ("label", "kind", "field", "op", "value", "points", "is_active")
     list_filter = ("kind", "is_active")
     list_editable = ("points", "is_active")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        snapshot(f"{'Changed' if change else 'Added'} “{obj.label}” ({request.user})")
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        snapshot(f"Deleted “{obj.label}” ({request.user})")
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        snapshot(f"Deleted rules ({request.user})")
+
+
+@admin.register(RuleSetVersion)
+class RuleSetVersionAdmin(admin.ModelAdmin):
+    list_display = ("number", "created_at", "note")
+    readonly_fields = ("number", "rules", "created_at", "note")
+
+    def has_add_permission(self, request):
+        return False

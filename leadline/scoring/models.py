@@ -20,3 +20,18 @@ class ScoringRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.points:+d})"
+
+
+class RuleSetVersion(models.Model):
+    """A snapshot of the scoring rules each time they change; leads record which one scored them."""
+
+    number = models.PositiveIntegerField(unique=True)
+    rules = models.JSONField()
+    created_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"v{self.number}"
