@@ -35,9 +35,20 @@ from leadline.routing.assign import Router
 from leadline.scoring.rules import Rule, load_rules, score
 
 TEXT_FIELDS = {
-    "title": 150, "company": 200, "industry": 100, "region": 100, "city": 100, "timezone": 64,
-    "source_detail": 200, "website": 300, "utm_source": 100, "utm_medium": 100,
-    "utm_campaign": 100, "utm_term": 100, "utm_content": 100, "consent_text": 2000,
+    "title": 150,
+    "company": 200,
+    "industry": 100,
+    "region": 100,
+    "city": 100,
+    "timezone": 64,
+    "source_detail": 200,
+    "website": 300,
+    "utm_source": 100,
+    "utm_medium": 100,
+    "utm_campaign": 100,
+    "utm_term": 100,
+    "utm_content": 100,
+    "consent_text": 2000,
     "external_id": 120,
 }
 BOOL_FIELDS = ("consent_email", "do_not_contact", "do_not_email", "do_not_call")
@@ -88,8 +99,22 @@ def _number(value, name: str, errors: dict, cast=int):
 
 
 INPUT_FIELDS = frozenset(
-    [*TEXT_FIELDS, *BOOL_FIELDS, "first_name", "last_name", "name", "email", "phone", "country",
-     "employees", "revenue", "source", "custom", "external_ids", "campaign"]
+    [
+        *TEXT_FIELDS,
+        *BOOL_FIELDS,
+        "first_name",
+        "last_name",
+        "name",
+        "email",
+        "phone",
+        "country",
+        "employees",
+        "revenue",
+        "source",
+        "custom",
+        "external_ids",
+        "campaign",
+    ]
 )
 
 
@@ -173,8 +198,11 @@ def _campaign(data: dict, errors: dict) -> Campaign | None:
     ref = data.get("campaign")
     if ref in (None, ""):
         return None
-    query = Campaign.objects.filter(pk=ref) if str(ref).isdigit() else Campaign.objects.filter(
-        name__iexact=str(ref).strip())
+    query = (
+        Campaign.objects.filter(pk=ref)
+        if str(ref).isdigit()
+        else Campaign.objects.filter(name__iexact=str(ref).strip())
+    )
     found = query.first()
     if found is None:
         errors["campaign"] = f"unknown campaign {ref!r}"
@@ -205,43 +233,84 @@ def _touch(lead: Lead, clean: dict, campaign, channel: str, now: datetime, rules
     detail = f"Captured again via {channel} ({clean['source']}"
     detail += f", campaign {campaign}" if campaign else ""
     return [
-        Event(lead=lead, kind="recaptured", at=now, summary=detail + ")",
-              data={"source": clean["source"], "channel": channel, "filled": filled,
-                    "campaign": campaign.pk if campaign else None}),
-        Event(lead=lead, kind="scored", at=now, summary=f"Score {before} → {lead.score}",
-              data={"fit": lead.fit_score, "engagement": lead.engagement_score,
-                    "parts": lead.score_parts}),
+        Event(
+            lead=lead,
+            kind="recaptured",
+            at=now,
+            summary=detail + ")",
+            data={
+                "source": clean["source"],
+                "channel": channel,
+                "filled": filled,
+                "campaign": campaign.pk if campaign else None,
+            },
+        ),
+        Event(
+            lead=lead,
+            kind="scored",
+            at=now,
+            summary=f"Score {before} → {lead.score}",
+            data={
+                "fit": lead.fit_score,
+                "engagement": lead.engagement_score,
+                "parts": lead.score_parts,
+            },
+        ),
     ]
 
 
 def _created_events(lead: Lead, channel: str, now: datetime, actor) -> list[Event]:
     reason = lead.routing_reason
     events = [
-        Event(lead=lead, kind="captured", at=now, actor=actor,
-              summary=f"Captured via {channel} ({lead.source})",
-              data={"channel": channel, "source": lead.source,
-                    "campaign": lead.campaign_id}),
-        Event(lead=lead, kind="scored", at=now,
-              summary=f"Scored {lead.score} (fit {lead.fit_score}, engagement "
-                      f"{lead.engagement_score})",
-              data={"fit": lead.fit_score, "engagement": lead.engagement_score,
-                    "parts": lead.score_parts}),
-        Event(lead=lead, kind="assigned", at=now,
-              summary=reason.get("explanation", "Assigned"), data=reason),
+        Event(
+            lead=lead,
+            kind="captured",
+            at=now,
+            actor=actor,
+            summary=f"Captured via {channel} ({lead.source})",
+            data={"channel": channel, "source": lead.source, "campaign": lead.campaign_id},
+        ),
+        Event(
+            lead=lead,
+            kind="scored",
+            at=now,
+            summary=f"Scored {lead.score} (fit {lead.fit_score}, engagement "
+            f"{lead.engagement_score})",
+            data={
+                "fit": lead.fit_score,
+                "engagement": lead.engagement_score,
+                "parts": lead.score_parts,
+            },
+        ),
+        Event(
+            lead=lead,
+            kind="assigned",
+            at=now,
+            summary=reason.get("explanation", "Assigned"),
+            data=reason,
+        ),
     ]
     if lead.sla_due_at:
-        events.append(Event(lead=lead, kind="sla_started", at=now,
-                            summary=f"Speed-to-lead clock started: respond by "
-                                    f"{lead.sla_due_at:%Y-%m-%d %H:%M} UTC",
-                            data={"due_at": lead.sla_due_at.isoformat()}))
+        events.append(
+            Event(
+                lead=lead,
+                kind="sla_started",
+                at=now,
+                summary=f"Speed-to-lead clock started: respond by "
+                f"{lead.sla_due_at:%Y-%m-%d %H:%M} UTC",
+                data={"due_at": lead.sla_due_at.isoformat()},
+            )
+        )
     return events
 
 
 def _route(lead: Lead, router: Router) -> None:
-    assignment = router.route(score_record(
-        {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
-        | {"custom": lead.custom}
-    ))
+    assignment = router.route(
+        score_record(
+            {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
+            | {"custom": lead.custom}
+        )
+    )
     lead.team = assignment.team
     lead.owner_id = assignment.owner_id
     lead.routing_reason = assignment.reason
@@ -253,12 +322,26 @@ def _route(lead: Lead, router: Router) -> None:
 def _notify_jobs(leads: list[Lead], now: datetime) -> list[Job]:
     # One outbox row per new lead; the worker fans it out (owner email, auto-response, webhooks)
     # after commit, each as its own retried job, so the capture transaction stays short.
-    return [Job(kind="lead_captured", lead_id=lead.pk, run_at=now, created_at=now,
-                payload={"owner": lead.owner_id}) for lead in leads]
+    return [
+        Job(
+            kind="lead_captured",
+            lead_id=lead.pk,
+            run_at=now,
+            created_at=now,
+            payload={"owner": lead.owner_id},
+        )
+        for lead in leads
+    ]
 
 
-def capture(data: dict, *, channel: str = "api", actor=None, idempotency_key: str = "",
-            now: datetime | None = None) -> CaptureResult:
+def capture(
+    data: dict,
+    *,
+    channel: str = "api",
+    actor=None,
+    idempotency_key: str = "",
+    now: datetime | None = None,
+) -> CaptureResult:
     """Capture one lead. Raises DomainError (field → problem) and stores nothing on bad input."""
     now = now or clock.now()
     clean, errors = normalise(data)
@@ -289,8 +372,9 @@ def _capture_one(clean, campaign, channel, actor, key, rules, now) -> CaptureRes
                 return CaptureResult(existing, "replayed")
         match = None
         if clean["email_key"]:
-            match = (Lead.objects.open().select_for_update()
-                     .filter(email_key=clean["email_key"]).first())
+            match = (
+                Lead.objects.open().select_for_update().filter(email_key=clean["email_key"]).first()
+            )
         if match:
             events = _touch(match, clean, campaign, channel, now, rules)
             match.save()
@@ -311,8 +395,9 @@ def _capture_one(clean, campaign, channel, actor, key, rules, now) -> CaptureRes
         return result
 
 
-def capture_batch(items: list[dict], *, channel: str = "api", actor=None,
-                  now: datetime | None = None) -> list[CaptureResult | DomainError]:
+def capture_batch(
+    items: list[dict], *, channel: str = "api", actor=None, now: datetime | None = None
+) -> list[CaptureResult | DomainError]:
     """Capture many leads in one short transaction; each item gets its own result or error.
 
     Set-based: one lookup for known external ids, one for open leads with the same emails,
@@ -351,14 +436,20 @@ def capture_batch(items: list[dict], *, channel: str = "api", actor=None,
 
 def _capture_many(prepared, channel, actor, rules, now):
     external = [c["external_id"] for _, c, _ in prepared if c["external_id"]]
-    known_external = {
-        lead.external_id: lead for lead in Lead.objects.filter(external_id__in=external)
-    } if external else {}
+    known_external = (
+        {lead.external_id: lead for lead in Lead.objects.filter(external_id__in=external)}
+        if external
+        else {}
+    )
     emails = {c["email_key"] for _, c, _ in prepared if c["email_key"]}
-    open_by_email = {
-        lead.email_key: lead
-        for lead in Lead.objects.open().select_for_update().filter(email_key__in=emails)
-    } if emails else {}
+    open_by_email = (
+        {
+            lead.email_key: lead
+            for lead in Lead.objects.open().select_for_update().filter(email_key__in=emails)
+        }
+        if emails
+        else {}
+    )
     router = Router(now)
     new_leads: list[Lead] = []
     touched: dict[int, Lead] = {}
@@ -391,9 +482,21 @@ def _capture_many(prepared, channel, actor, rules, now):
     Lead.objects.bulk_create(new_leads)
     router.flush()
     if touched:
-        Lead.objects.bulk_update(list(touched.values()), [*FILLABLE, "custom", "consent_email",
-                                 "touch_count", "last_activity_at", "updated_at", "fit_score",
-                                 "engagement_score", "score", "score_parts"])
+        Lead.objects.bulk_update(
+            list(touched.values()),
+            [
+                *FILLABLE,
+                "custom",
+                "consent_email",
+                "touch_count",
+                "last_activity_at",
+                "updated_at",
+                "fit_score",
+                "engagement_score",
+                "score",
+                "score_parts",
+            ],
+        )
     for lead in new_leads:
         events.extend(_created_events(lead, channel, now, actor))
     for _lead, lead_events in pending_events:

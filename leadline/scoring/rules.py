@@ -19,9 +19,24 @@ DEFAULT_RULES = [
     ("fit", "Manager", "seniority", "eq", "manager", 8),
     ("fit", "Company of 50–5,000 people", "employees", "between", [50, 5000], 15),
     ("fit", "Company over 5,000 people", "employees", "gt", 5000, 10),
-    ("fit", "Target industry", "industry", "in",
-     ["software", "saas", "financial services", "insurance", "retail", "e-commerce",
-      "manufacturing", "healthcare", "logistics"], 10),
+    (
+        "fit",
+        "Target industry",
+        "industry",
+        "in",
+        [
+            "software",
+            "saas",
+            "financial services",
+            "insurance",
+            "retail",
+            "e-commerce",
+            "manufacturing",
+            "healthcare",
+            "logistics",
+        ],
+        10,
+    ),
     ("fit", "Student or academic title", "title", "contains", ["student", "intern"], -20),
     ("engagement", "Requested a demo", "source", "eq", "demo_request", 35),
     ("engagement", "Inbound call", "source", "eq", "inbound_call", 30),
@@ -60,8 +75,9 @@ class Score:
     parts: list[dict]
 
 
-def decay_factor(since: datetime | None, now: datetime,
-                 half_life_days: float = ENGAGEMENT_HALF_LIFE_DAYS) -> float:
+def decay_factor(
+    since: datetime | None, now: datetime, half_life_days: float = ENGAGEMENT_HALF_LIFE_DAYS
+) -> float:
     if since is None or now <= since:
         return 1.0
     age_days = (now - since).total_seconds() / 86400
@@ -74,8 +90,9 @@ def score(record: dict, rules: list[Rule], now: datetime) -> Score:
     for rule in rules:
         if not matches({"field": rule.field, "op": rule.op, "value": rule.value}, record):
             continue
-        parts.append({"kind": rule.kind, "label": rule.label, "points": rule.points,
-                      "rule": rule.id})
+        parts.append(
+            {"kind": rule.kind, "label": rule.label, "points": rule.points, "rule": rule.id}
+        )
         if rule.kind == "fit":
             fit += rule.points
         else:
@@ -83,8 +100,13 @@ def score(record: dict, rules: list[Rule], now: datetime) -> Score:
     factor = decay_factor(record.get("last_engaged_at"), now)
     engagement = round(raw_engagement * factor)
     if engagement != raw_engagement:
-        parts.append({"kind": "engagement", "label": f"Decay ({factor:.0%} left, half-life "
-                      f"{ENGAGEMENT_HALF_LIFE_DAYS:g} days)", "points": engagement - raw_engagement,
-                      "rule": None})
+        parts.append(
+            {
+                "kind": "engagement",
+                "label": f"Decay ({factor:.0%} left, half-life {ENGAGEMENT_HALF_LIFE_DAYS:g} days)",
+                "points": engagement - raw_engagement,
+                "rule": None,
+            }
+        )
     total = max(0, min(MAX_SCORE, fit + engagement))
     return Score(fit=fit, engagement=engagement, total=total, parts=parts)
