@@ -133,6 +133,11 @@ class Lead(models.Model):
     engagement_score = models.IntegerField(default=0)
     score = models.IntegerField(default=0)
     score_parts = models.JSONField(default=list, blank=True)
+    conversion_probability = models.FloatField(null=True, blank=True)
+    probability_model = models.PositiveIntegerField(null=True, blank=True)
+    capture_snapshot = models.JSONField(
+        default=dict, blank=True, help_text="The lead as captured: the predictive model's input"
+    )
     # Speed to lead and work
     captured_at = models.DateTimeField(default=dj_timezone.now)
     touch_count = models.PositiveIntegerField(default=1)

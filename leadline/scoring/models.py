@@ -35,3 +35,23 @@ class RuleSetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.number}"
+
+
+class PredictiveModel(models.Model):
+    """One trained version of the conversion model, with the evaluation that admitted it."""
+
+    version = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    trained_on = models.PositiveIntegerField(help_text="Leads with a known outcome")
+    positives = models.PositiveIntegerField()
+    metrics = models.JSONField(default=dict)
+    leakage = models.JSONField(default=list, blank=True)
+    is_current = models.BooleanField(default=False)
+    note = models.CharField(max_length=300, blank=True)
+    blob = models.BinaryField()
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"model v{self.version}"
