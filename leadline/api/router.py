@@ -1,11 +1,11 @@
 """The JSON API (/api/v1): parse, authorise, call one domain function, respond."""
 
 from django.http import HttpRequest
-from django.utils import timezone
-from ninja import NinjaAPI, Query, Router
+from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
+from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.core.models import ApiToken
 from leadline.core.permissions import can_capture, get_visible_lead, is_manager_of
@@ -24,7 +24,7 @@ class TokenAuth(HttpBearer):
         found = ApiToken.objects.for_raw(token)
         if found is None:
             return None
-        now = timezone.now()
+        now = clock.now()
         # Touch last-used at most once a minute: a hot token must not write on every request.
         if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
@@ -99,10 +99,18 @@ def capture_lead(request, payload: s.LeadIn):
         actor=request.auth,
         idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
     )
-    return (201 if result.created else 200), {
-        "outcome": result.outcome,
-        "lead": lead_dict(result.lead),
-    }
+    # A touch on another team's lead is recorded, but that lead is not shown to the caller.
+    visible = (
+        result.created or Lead.objects.visible_to(request.auth).filter(pk=result.lead.pk).exists()
+    )
+    return Status(
+        201 if result.created else 200,
+        {
+            "outcome": result.outcome,
+            "id": result.lead.pk,
+            "lead": lead_dict(result.lead) if visible else None,
+        },
+    )
 
 
 @router.post(
@@ -252,7 +260,7 @@ def log_activity(request, lead_id: int, payload: s.ActivityIn):
         outcome=payload.outcome,
         at=payload.at,
     )
-    return 201, activity
+    return Status(201, activity)
 
 
 @router.post(
@@ -282,13 +290,16 @@ def convert_lead(request, lead_id: int, payload: s.ConvertIn):
         outcome=payload.outcome,
         decision_makers=payload.decision_makers,
     )
-    return 201, {
-        "opportunity_id": opp.pk,
-        "account_id": opp.account_id,
-        "contact_id": opp.contact_id,
-        "name": opp.name,
-        "handoff_brief": opp.handoff_brief,
-    }
+    return Status(
+        201,
+        {
+            "opportunity_id": opp.pk,
+            "account_id": opp.account_id,
+            "contact_id": opp.contact_id,
+            "name": opp.name,
+            "handoff_brief": opp.handoff_brief,
+        },
+    )
 
 
 @router.post(
@@ -305,3 +316,6 @@ def assign_lead(request, lead_id: int, payload: s.AssignIn):
 
 
 api.add_router("/", router)
+from leadline.api.intake import router as intake_router  # noqa: E402
+
+api.add_router("/", intake_router)

@@ -130,7 +130,10 @@ class LeadDetailOut(LeadOut):
 
 class CaptureOut(Schema):
     outcome: str = Field(..., description="created, matched (a touch on an open lead) or replayed")
-    lead: LeadOut
+    id: int
+    lead: LeadOut | None = Field(
+        None, description="Omitted when the lead matched belongs to a team you cannot see"
+    )
 
 
 class BatchItemOut(Schema):

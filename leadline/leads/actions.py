@@ -4,7 +4,7 @@ Each function reads the clock once (or takes `now`), locks the lead row, checks 
 records what happened on the timeline, all in one transaction.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 
@@ -26,6 +26,13 @@ EDITABLE_FIELDS = (
     "first_name last_name email phone title company website industry employees revenue "
     "country region city timezone source_detail do_not_contact do_not_email do_not_call"
 ).split()
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A time without an offset is read as UTC (the API's and the forms' convention)."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 def record(lead: Lead, kind: str, summary: str, at: datetime, actor=None, /, **data) -> Event:
@@ -105,6 +112,7 @@ def transition(
 ) -> Lead:
     """The only way a lead's status changes."""
     now = now or clock.now()
+    next_step_due_at = aware(next_step_due_at)
     lead = _locked(lead)
     if to not in Status.values:
         raise DomainError({"to": f"unknown status {to!r}"})
@@ -177,6 +185,7 @@ def set_next_step(
         raise DomainError({"title": "describe the next step"})
     if due_at is None:
         raise DomainError({"due_at": "when is the next step due?"})
+    due_at = aware(due_at)
     lead = _locked(lead)
     if not lead.is_open:
         raise DomainError({"": f"the lead is {lead.status}; reopen it first"})
@@ -200,7 +209,7 @@ def log_activity(
 ) -> Activity:
     """Log a call, email, meeting or note; the first sales touch stops the SLA clock."""
     now = now or clock.now()
-    at = at or now
+    at = aware(at) or now
     if kind not in ActivityKind.values:
         raise DomainError({"kind": f"must be one of {', '.join(ActivityKind.values)}"})
     if at > now:
@@ -310,6 +319,12 @@ def reassign(lead: Lead, owner, actor=None, *, reason: str = "", now: datetime |
     if not reason.strip():
         raise DomainError({"reason": "say why the lead is reassigned"})
     lead = _locked(lead)
+    if (
+        owner is not None
+        and lead.team_id
+        and not owner.memberships.filter(team_id=lead.team_id).exists()
+    ):
+        raise DomainError({"owner": f"{owner} is not a member of {lead.team}"})
     before = lead.owner
     lead.owner, lead.assigned_at, lead.updated_at = owner, now, now
     lead.routing_reason = {

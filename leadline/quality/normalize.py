@@ -129,8 +129,13 @@ def normalize_country(value) -> str:
     if not text:
         return ""
     if len(text) == 2 and text.isalpha():
-        return text.upper()
+        return text.upper() if text.upper() in COUNTRY_CODES else ""
     return COUNTRY_NAMES.get(fold(text), "")
+
+
+# The regions the phone-number library knows: the ISO 3166 alpha-2 codes in use (and a few
+# territories with their own dialling plans, such as XK).
+COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 COUNTRY_NAMES = {

@@ -89,6 +89,14 @@ def lead_new(request):
             except DomainError as exc:
                 _form_errors(form, exc)
             else:
+                visible = Lead.objects.visible_to(request.user).filter(pk=result.lead.pk)
+                if not visible.exists():
+                    messages.success(
+                        request,
+                        "That person is already an open lead of another "
+                        "team; the touch is recorded on it.",
+                    )
+                    return redirect("lead_list")
                 verb = "Created" if result.created else "Matched an open lead:"
                 messages.success(request, f"{verb} {result.lead.display_name}.")
                 return redirect("lead_detail", result.lead.pk)
@@ -139,7 +147,7 @@ def _lead_or_404(request, lead_id, for_edit=False):
         raise
 
 
-def _post_action(request, lead_id, form_class, context_name, call, success: str, **form_kwargs):
+def _post_action(request, lead_id, form_class, context_name, call, success: str, form_kwargs=None):
     """Shared shape of every lead action: validate, call the domain, redirect or re-render."""
     from django.core.exceptions import PermissionDenied
 
@@ -147,7 +155,7 @@ def _post_action(request, lead_id, form_class, context_name, call, success: str,
         lead = _lead_or_404(request, lead_id, for_edit=True)
     except DomainError as exc:
         raise PermissionDenied(str(exc)) from None
-    form = form_class(request.POST, **form_kwargs(lead) if callable(form_kwargs) else form_kwargs)
+    form = form_class(request.POST, **(form_kwargs(lead) if form_kwargs else {}))
     if form.is_valid():
         try:
             call(lead, form)

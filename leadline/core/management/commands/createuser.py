@@ -2,6 +2,8 @@ import getpass
 import sys
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
@@ -32,8 +34,10 @@ class Command(BaseCommand):
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = getpass.getpass("Password: ")
-        if len(password) < 8:
-            raise CommandError("the password needs at least 8 characters")
+        try:
+            validate_password(password, User(username=opts["username"], email=opts["email"]))
+        except ValidationError as exc:
+            raise CommandError("password: " + " ".join(exc.messages)) from None
         user = User.objects.create_user(
             opts["username"],
             opts["email"],

@@ -1,6 +1,5 @@
 import csv
 import json
-import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -58,7 +57,7 @@ class Command(BaseCommand):
             for row in rows:
                 self.stdout.write(json.dumps(row, cls=DjangoJSONEncoder))
         elif opts["format"] == "csv":
-            writer = csv.writer(sys.stdout)
+            writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow(COLUMNS)
             for row in rows:
                 writer.writerow([safe_cell(row[c]) for c in COLUMNS])

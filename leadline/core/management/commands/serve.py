@@ -5,6 +5,33 @@ import sys
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+DEFAULT_THREADS = 4
+
+
+def default_workers() -> int:
+    return min(8, 2 * (os.cpu_count() or 1))
+
+
+def web_server(application, *, host: str, port: int, workers: int, threads: int, **hooks):
+    """The gunicorn server `leadline serve` runs (bench/floor starts the same one)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", os.environ.get("LEADLINE_ACCESS_LOG") or None)
+            self.cfg.set("graceful_timeout", 10)
+            for name, hook in hooks.items():
+                self.cfg.set(name, hook)
+
+        def load(self):
+            return application
+
+    return Server()
+
 
 class Command(BaseCommand):
     help = "Apply migrations and serve the web UI and API (gunicorn), with the background worker."
@@ -18,7 +45,9 @@ class Command(BaseCommand):
             default=int(os.environ.get("LEADLINE_WEB_WORKERS", 0)) or None,
             help="web processes (default: 2 per CPU core, at most 8)",
         )
-        parser.add_argument("--threads", type=int, default=4, help="threads per web process")
+        parser.add_argument(
+            "--threads", type=int, default=DEFAULT_THREADS, help="threads per web process"
+        )
         parser.add_argument(
             "--no-worker",
             action="store_true",
@@ -26,12 +55,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        from gunicorn.app.base import BaseApplication
-
         from leadline.wsgi import application
 
         call_command("migrate", interactive=False, verbosity=0)
-        workers = opts["workers"] or min(8, 2 * (os.cpu_count() or 1))
+        workers = opts["workers"] or default_workers()
         worker_proc: dict = {}
 
         def start_worker(arbiter):
@@ -47,24 +74,18 @@ class Command(BaseCommand):
                 proc.terminate()
                 proc.wait(timeout=15)
 
-        class Server(BaseApplication):
-            def load_config(self):
-                self.cfg.set("bind", f"{opts['host']}:{opts['port']}")
-                self.cfg.set("workers", workers)
-                self.cfg.set("worker_class", "gthread")
-                self.cfg.set("threads", opts["threads"])
-                self.cfg.set("accesslog", os.environ.get("LEADLINE_ACCESS_LOG") or None)
-                self.cfg.set("when_ready", start_worker)
-                self.cfg.set("on_exit", stop_worker)
-                self.cfg.set("graceful_timeout", 10)
-
-            def load(self):
-                return application
-
         self.stdout.write(
             f"Leadline on http://{opts['host']}:{opts['port']}/ "
             f"({workers} web processes"
             f"{'' if opts['no_worker'] else ' + background worker'})"
         )
         self.stdout.flush()
-        Server().run()
+        web_server(
+            application,
+            host=opts["host"],
+            port=opts["port"],
+            workers=workers,
+            threads=opts["threads"],
+            when_ready=start_worker,
+            on_exit=stop_worker,
+        ).run()
