@@ -316,6 +316,3 @@ def assign_lead(request, lead_id: int, payload: s.AssignIn):
 
 
 api.add_router("/", router)
-from leadline.api.intake import router as intake_router  # noqa: E402
-
-api.add_router("/", intake_router)
