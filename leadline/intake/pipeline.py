@@ -209,9 +209,29 @@ def _campaign(data: dict, errors: dict) -> Campaign | None:
     return found
 
 
+SNAPSHOT_FIELDS = (
+    "title seniority department industry employees country region city source source_detail "
+    "utm_source utm_medium utm_campaign consent_email do_not_contact do_not_email do_not_call"
+).split()
+
+
+def capture_snapshot(clean: dict, campaign) -> dict:
+    """What was known when the lead arrived: the predictive model's input, never edited later."""
+    snap = {name: clean.get(name) for name in SNAPSHOT_FIELDS}
+    email = clean.get("email") or ""
+    snap["free_mail"] = is_free_mail(email) if email else None
+    snap["has_phone"] = bool(clean.get("phone_e164"))
+    snap["has_company"] = bool(clean.get("company"))
+    snap["revenue"] = float(clean["revenue"]) if clean.get("revenue") is not None else None
+    snap["campaign"] = campaign.name if campaign else None
+    snap["custom"] = clean.get("custom") or {}
+    return snap
+
+
 def _new_lead(clean: dict, campaign, now: datetime) -> Lead:
     lead = Lead(**clean)
     lead.campaign = campaign
+    lead.capture_snapshot = capture_snapshot(clean, campaign)
     lead.captured_at = lead.created_at = lead.updated_at = lead.status_changed_at = now
     lead.last_activity_at = now
     return lead
