@@ -14,10 +14,6 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["scoring"] and args[1:2] == ["evaluate"]:
-        from leadline.scoring.evaluate import main as evaluate
-
-        raise SystemExit(evaluate(args[2:]))
     if not args:
         args = ["help"]
     execute_from_command_line(["leadline", *args])

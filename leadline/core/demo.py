@@ -203,6 +203,8 @@ def build(count: int = 300, seed: int = 7, out=print) -> None:
                 continue
             created += 1
             _work(result.lead, rng, at, now, codes)
+    if created:
+        _train_model(out)
     out(
         f"Demo workspace ready: {created} new leads "
         f"({count - created} already there). Log in as admin, maria (manager), jordan (rep) or "
@@ -215,9 +217,10 @@ def _work(lead, rng, at, now, codes):
     if (now - at) < timedelta(hours=2) or lead.owner is None:
         return
     owner = lead.owner
-    roll = rng.random()
+    # Better-fitting, more engaged leads convert more often, so the model has something to learn.
+    roll = rng.random() * 0.45 + min(lead.score, 100) / 100 * 0.55
     t = at + timedelta(minutes=rng.choice([2, 4, 8, 25, 90, 300, 1500]))
-    if roll < 0.12 or t > now:
+    if roll < 0.1 or t > now:
         return  # still untouched: shows up as a breached SLA
     actions.log_activity(
         lead,
@@ -238,18 +241,18 @@ def _work(lead, rng, at, now, codes):
         reason="Reached out",
         now=t,
     )
-    if roll < 0.35:
+    if roll < 0.25:
         return
     t += timedelta(days=rng.randint(1, 5))
     if t > now:
         return
-    if roll < 0.55 and codes:
+    if roll < 0.5 and codes:
         code = rng.choice([c for c in codes if c != "spam"] or codes)
         actions.transition(
             lead, Status.DISQUALIFIED, owner, reason_code=code, reason="Not a fit right now", now=t
         )
         return
-    if roll < 0.65:
+    if roll < 0.56:
         actions.transition(lead, Status.NURTURE, owner, reason="Not ready this quarter", now=t)
         return
     actions.log_activity(lead, "meeting", owner, subject="Discovery meeting", at=t, now=t)
@@ -261,7 +264,7 @@ def _work(lead, rng, at, now, codes):
         answers={"budget": True, "authority": True, "need": True, "timeline": True},
         now=t,
     )
-    if roll < 0.85:
+    if roll < 0.64:
         return
     t += timedelta(days=1)
     if t > now:
@@ -275,3 +278,18 @@ def _work(lead, rng, at, now, codes):
         decision_makers=f"{lead.display_name} ({lead.title})",
         now=t,
     )
+
+
+def _train_model(out) -> None:
+    from leadline.leads.models import Lead
+    from leadline.scoring import predict
+
+    result = predict.train(note="demo workspace")
+    if result["status"] == "trained":
+        predict.predict_leads(list(Lead.objects.open()))
+        out(
+            f"Predictive model v{result['version']} trained on {result['leads']} decided leads "
+            f"(back-test ROC AUC {result['backtest_auc'] or 0:.2f})."
+        )
+    else:
+        out(f"Predictive model not trained yet: {result['reason']}")

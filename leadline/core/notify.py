@@ -87,8 +87,10 @@ def notify_breach(job: Job, now: datetime) -> None:
 def lead_captured(job: Job, now: datetime) -> None:
     """Fan a new lead out to its side effects, each a job of its own."""
     from leadline.leads.models import Lead
+    from leadline.scoring.predict import predict_leads
 
     lead = Lead.objects.select_related("owner").get(pk=job.lead_id)
+    predict_leads([lead], now)
     jobs = []
     if lead.owner_id:
         jobs.append(("notify_owner", {"owner": lead.owner_id}))

@@ -22,6 +22,10 @@ def is_manager_of(user, team_id) -> bool:
     return is_admin(user) or roles_by_team(user).get(team_id) == Role.MANAGER
 
 
+def is_marketer(user) -> bool:
+    return Role.MARKETER in roles_by_team(user).values()
+
+
 def managed_teams(user) -> list[int]:
     return [team for team, role in roles_by_team(user).items() if role == Role.MANAGER]
 

@@ -20,7 +20,7 @@ from leadline.core.jobs import HANDLERS, enqueue  # noqa: F401
 from leadline.core.models import Job
 from leadline.routing.sla import breach_due
 from leadline.routing.timerules import apply_rules
-from leadline.scoring import versions  # noqa: F401  (registers rescore_open)
+from leadline.scoring import predict, versions  # noqa: F401  (register their jobs)
 
 log = logging.getLogger("leadline.worker")
 LEASE = timedelta(minutes=5)
@@ -84,6 +84,9 @@ def recycle_due(now: datetime, limit: int = 100) -> int:
     return done
 
 
+_next_schedule_check: dict = {}
+
+
 def tick(now: datetime | None = None) -> bool:
     """One round of due work; True when anything was done."""
     now = now or clock.now()
@@ -91,6 +94,9 @@ def tick(now: datetime | None = None) -> bool:
     did |= breach_due(now) > 0
     did |= recycle_due(now) > 0
     did |= apply_rules(now) > 0
+    if now >= _next_schedule_check.get("at", now):
+        _next_schedule_check["at"] = now + timedelta(minutes=1)
+        did |= predict.schedule_retraining(now)
     for _ in range(50):
         job = claim_job(now)
         if job is None:

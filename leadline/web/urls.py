@@ -16,6 +16,7 @@ urlpatterns = [
     path("leads/<int:lead_id>/convert/", views.lead_convert, name="lead_convert"),
     path("leads/<int:lead_id>/assign/", views.lead_assign, name="lead_assign"),
     path("routing/simulate/", views.routing_simulator, name="routing_simulator"),
+    path("scoring/", views.scoring, name="scoring"),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -11,13 +11,14 @@ from django.views.decorators.http import require_POST
 from leadline.core.choices import Status
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
-from leadline.core.models import ApiToken
+from leadline.core.models import ApiToken, Job
 from leadline.core.permissions import (
     can_capture,
     can_edit,
     get_visible_lead,
     is_admin,
     is_manager_of,
+    is_marketer,
     managed_teams,
 )
 from leadline.deals.conversion import convert
@@ -25,6 +26,7 @@ from leadline.intake.pipeline import capture
 from leadline.leads import actions
 from leadline.leads.models import Lead, is_stalled
 from leadline.leads.queries import visible_leads
+from leadline.scoring import predict
 from leadline.web.forms import (
     ActivityForm,
     AssignForm,
@@ -123,6 +125,7 @@ def _detail_context(request, lead, **forms):
         "criteria": [{**c, "answer": (lead.qualification or {}).get(c["key"])} for c in criteria],
         "transitions": lead.transitions.select_related("actor"),
         "reason": lead.routing_reason or {},
+        "factors": predict.explain(lead),
         "can_assign": bool(lead.team_id and is_manager_of(request.user, lead.team_id)),
         "assign_form": AssignForm(team=lead.team) if lead.team_id else None,
     }
@@ -305,3 +308,47 @@ def routing_simulator(request):
     except ValueError:
         days = 30
     return render(request, "leadline/simulator.html", {"result": simulate(days), "days": days})
+
+
+@login_required
+def scoring(request):
+    """How well the predictive model works, compared with the rule score and the base rate."""
+    from django.core.exceptions import PermissionDenied
+
+    from leadline.scoring import predict
+    from leadline.scoring.models import PredictiveModel
+
+    allowed = is_admin(request.user) or managed_teams(request.user) or is_marketer(request.user)
+    if request.method == "POST":
+        if not allowed:
+            raise PermissionDenied("managers, marketers and admins only")
+        predict.request_retraining(f"requested by {request.user}")
+        messages.success(request, "Retraining queued: the worker trains a new version shortly.")
+        return redirect("scoring")
+    live = predict.current()
+    history = PredictiveModel.objects.defer("blob")[:20]
+    backtest = (live.metrics.get("backtest") if live else None) or {}
+    cv = (live.metrics.get("cross_validation") if live else None) or {}
+    calibration = (backtest.get("model") or cv.get("pooled") or {}).get("calibration", [])
+    context = {
+        "live": live,
+        "history": history,
+        "backtest": backtest,
+        "cv": cv,
+        "report": (live.metrics.get("report") if live else None) or {},
+        "calibration": calibration,
+        "calibration_points": calibration_points(calibration),
+        "can_retrain": allowed,
+        "pending": Job.objects.filter(kind="retrain", status="pending").exists(),
+    }
+    return render(request, "leadline/scoring.html", context)
+
+
+def calibration_points(rows: list[dict], size: int = 240) -> str:
+    """SVG polyline points of observed rate against mean predicted probability."""
+    points = [
+        (row["mean_predicted"], row["observed_rate"])
+        for row in rows
+        if row.get("mean_predicted") is not None and row.get("observed_rate") is not None
+    ]
+    return " ".join(f"{x * size:.1f},{size - y * size:.1f}" for x, y in points)

@@ -63,5 +63,16 @@ def points(value: int) -> str:
 
 
 @register.filter
+def percent(value) -> str:
+    return "" if value is None else f"{float(value):.0%}"
+
+
+@register.filter
+def percent_points(value) -> str:
+    """An effect on a probability, in percentage points."""
+    return f"{float(value) * 100:+.1f} pts"
+
+
+@register.filter
 def kind_label(kind: str) -> str:
     return kind.replace("_", " ").capitalize()
