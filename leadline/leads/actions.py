@@ -37,7 +37,7 @@ def aware(moment: datetime | None) -> datetime | None:
 
 def record(lead: Lead, kind: str, summary: str, at: datetime, actor=None, /, **data) -> Event:
     return Event.objects.create(
-        lead=lead, kind=kind, summary=summary[:300], at=at, actor=actor, data=data
+        lead=lead, kind=kind, summary=summary, at=at, actor=actor, data=data
     )
 
 

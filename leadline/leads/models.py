@@ -239,7 +239,7 @@ class Event(models.Model):
     kind = models.CharField(max_length=40)
     at = models.DateTimeField()
     actor = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
-    summary = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
