@@ -6,5 +6,6 @@ from leadline.api.router import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("settings/admin/", admin.site.urls),
+    path("", include("leadline.web.intake_views")),
     path("", include("leadline.web.urls")),
 ]

@@ -129,7 +129,7 @@ def capture_leads(request, payload: s.BatchIn):
             out.append({"index": index, "outcome": "invalid", "errors": result.as_list()})
         else:
             counts[result.outcome] += 1
-            out.append({"index": index, "outcome": result.outcome, "id": result.lead.pk})
+            out.append({"index": index, "outcome": result.outcome, "id": result.lead_id})
     return {**counts, "results": out}
 
 
@@ -316,3 +316,6 @@ def assign_lead(request, lead_id: int, payload: s.AssignIn):
 
 
 api.add_router("/", router)
+from leadline.api.intake import router as intake_router  # noqa: E402
+
+api.add_router("/", intake_router)

@@ -12,20 +12,24 @@ never pick the same "next" rep.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connections, models, transaction
+from django.db import router as db_router
 from django.db.models import Count
+from django.db.models.query import ModelIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 from leadline.core.calendar import BusinessCalendar
 from leadline.core.choices import OPEN_STATUSES, Role
-from leadline.core.conditions import all_match
 from leadline.core.models import Membership, Team
 from leadline.routing import sla
 from leadline.routing.models import Absence, RoutingRule
+from leadline.scoring.rules import compile_conditions
 
 STRIDE = 720720  # divisible by every weight from 1 to 16, so strides stay whole numbers
+_LOAD = object()  # Router(default_team=...) not given: read it from the database
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Assignment:
     owner_id: int | None
     reason: dict
     sla_due_at: datetime | None
+    owner: object = None  # the owner's user row when routing already loaded it
 
 
 @dataclass
@@ -44,6 +49,138 @@ class _TeamState:
     today_counts: dict[int, int] = field(default_factory=dict)
     away: dict[int, Absence] = field(default_factory=dict)
     dirty: bool = False
+    moved: dict[int, Membership] = field(default_factory=dict)  # reps whose turn changed
+
+
+class Prepared:
+    """A queryset compiled to SQL once per connection, then run with new values.
+
+    Routing runs the same few small queries for every captured lead, and building and compiling
+    a queryset costs ten to thirty times what running one of them does. `build(*args)` makes the
+    queryset; `fields[i]` is the model field argument i is compared with (for a list argument,
+    each item), which adapts a value exactly as the lookup does. The result is what iterating
+    the queryset gives: model instances (select_related rows attached) or values_list tuples.
+    """
+
+    def __init__(self, build, *fields):
+        self.build, self.fields = build, fields
+        self._plans: dict = {}
+        self._using: str | None = None
+
+    def __call__(self, *args) -> list:
+        if any(isinstance(a, list | tuple) and not a for a in args):
+            return []  # `__in=[]` matches nothing (Django raises EmptyResultSet to say so)
+        plan = self._plan(args)
+        if plan["for_update"] and plan["connection"].get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        params = list(plan["params"])
+        for slot, arg, item in plan["slots"]:
+            value = args[arg] if item is None else args[arg][item]
+            params[slot] = self.fields[arg].get_db_prep_value(value, plan["connection"])
+        with plan["connection"].cursor() as cursor:
+            cursor.execute(plan["sql"], params)
+            rows = cursor.fetchall()
+        compiler = plan["compiler"]
+        if plan["converters"]:
+            rows = compiler.apply_converters(rows, plan["converters"])
+        if plan["model"] is None:
+            return [tuple(row) for row in rows]
+        using, start, end = plan["using"], plan["start"], plan["end"]
+        found = []
+        for row in rows:
+            obj = plan["model"].from_db(using, plan["init_list"], row[start:end])
+            for populator in plan["populators"]:
+                populator.populate(row, obj)
+            found.append(obj)
+        return found
+
+    def _plan(self, args) -> dict:
+        shape = tuple(len(a) if isinstance(a, list | tuple) else None for a in args)
+        if self._using is None:
+            self._using = self.build(*args).db
+        using = self._using
+        connection = connections[using]
+        key = (id(connection), shape)
+        plan = self._plans.get(key)
+        if plan is not None and plan["connection"] is connection:
+            return plan
+        sentinels = [
+            [_sentinel(f, i * 1000 + j) for j in range(size)]
+            if size is not None
+            else _sentinel(f, i * 1000)
+            for i, (f, size) in enumerate(zip(self.fields, shape, strict=True))
+        ]
+        queryset = self.build(*sentinels)
+        compiler = queryset.query.get_compiler(using)
+        sql, params = compiler.as_sql()
+        params = list(params)
+        slots = []
+        for arg, (f, value) in enumerate(zip(self.fields, sentinels, strict=True)):
+            items = value if isinstance(value, list) else [value]
+            for item, sentinel in enumerate(items):
+                adapted = f.get_db_prep_value(sentinel, connection)
+                where = [
+                    k for k, p in enumerate(params) if type(p) is type(adapted) and p == adapted
+                ]
+                if len(where) != 1:
+                    raise ValueError(f"argument {arg} is not one parameter of {sql}")
+                slots.append((where[0], arg, item if isinstance(value, list) else None))
+        columns = [s[0] for s in compiler.select[: compiler.col_count]]
+        plan = {
+            "connection": connection,
+            "using": using,
+            "sql": sql,
+            "params": params,
+            "slots": slots,
+            "compiler": compiler,
+            "converters": compiler.get_converters(columns),
+            "model": None,
+            "for_update": queryset.query.select_for_update,
+        }
+        if queryset._iterable_class is ModelIterable:
+            info = compiler.klass_info
+            start, end = info["select_fields"][0], info["select_fields"][-1] + 1
+            plan.update(
+                model=info["model"],
+                start=start,
+                end=end,
+                init_list=[c[0].target.attname for c in compiler.select[start:end]],
+                populators=get_related_populators(info, compiler.select, using),
+            )
+        self._plans[key] = plan
+        return plan
+
+
+def _sentinel(f, n: int):
+    """A value no real query uses, of the type field `f` compares with."""
+    if isinstance(f, models.DateTimeField):
+        return datetime(1901, 2, 3, tzinfo=UTC) + timedelta(seconds=n)
+    if isinstance(f, models.CharField | models.TextField):
+        return f"\x00sentinel-{n}\x00"
+    return -987_654_321_000 - n  # integers and foreign keys
+
+
+_LOCKED_TEAM = Prepared(lambda pk: Team.objects.select_for_update().filter(pk=pk), Team._meta.pk)
+_REPS = Prepared(
+    lambda team_id: (
+        Membership.objects.filter(
+            team_id=team_id, role=Role.REP, is_active=True, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("rr_position", "id")
+    ),
+    Membership._meta.get_field("team"),
+)
+_AWAY = Prepared(
+    lambda ids, start, end: Absence.objects.filter(
+        user_id__in=ids, starts_at__lte=start, ends_at__gt=end
+    ),
+    Absence._meta.get_field("user"),
+    Absence._meta.get_field("starts_at"),
+    Absence._meta.get_field("ends_at"),
+)
 
 
 def stride(member: Membership) -> int:
@@ -67,14 +204,27 @@ class Router:
     simulator replays past leads to show where a rule set would have sent them.
     """
 
-    def __init__(self, now: datetime, *, rules=None, dry_run: bool = False):
+    def __init__(
+        self,
+        now: datetime,
+        *,
+        rules=None,
+        dry_run: bool = False,
+        default_team: Team | None | object = _LOAD,
+        policies: list | None = None,
+    ):
+        """`rules`, `default_team` and `policies` may come from a caller's cache of the routing
+        configuration (the capture pipeline keeps one); by default they are read now."""
         self.now = now
         self.dry_run = dry_run
         if rules is None:
             rules = RoutingRule.objects.filter(is_active=True).select_related("team", "owner")
         self.rules = list(rules)
-        self.default_team = Team.objects.order_by("-is_default", "id").first()
-        self.policies = sla.load_policies()
+        self._matches = [compile_conditions(rule.conditions) for rule in self.rules]
+        if default_team is _LOAD:
+            default_team = Team.objects.order_by("-is_default", "id").first()
+        self.default_team = default_team
+        self.policies = sla.load_policies() if policies is None else policies
         self._teams: dict[int, _TeamState] = {}
 
     def _state(self, team: Team) -> _TeamState:
@@ -83,14 +233,11 @@ class Router:
                 locked = Team.objects.get(pk=team.pk)
                 locked.rr_counter = 0
             else:
-                locked = Team.objects.select_for_update().get(pk=team.pk)
-            reps = list(
-                Membership.objects.filter(
-                    team=locked, role=Role.REP, is_active=True, user__is_active=True
-                )
-                .select_related("user")
-                .order_by("rr_position", "id")
-            )
+                found = _LOCKED_TEAM(team.pk)
+                if not found:
+                    raise Team.DoesNotExist(f"team {team.pk} no longer exists")
+                locked = found[0]
+            reps = _REPS(locked.pk)
             state = _TeamState(locked, reps)
             if self.dry_run:
                 for member in reps:
@@ -127,13 +274,11 @@ class Router:
                 .annotate(n=Count("id"))
             )
             state.today_counts = {r["owner_id"]: r["n"] for r in rows}
-        for absence in Absence.objects.filter(
-            user_id__in=ids, starts_at__lte=self.now, ends_at__gt=self.now
-        ):
+        for absence in _AWAY(ids, self.now, self.now):
             state.away[absence.user_id] = absence
 
     def route(self, record: dict) -> Assignment:
-        rule = next((r for r in self.rules if all_match(r.conditions, record)), None)
+        rule = next((r for r, m in zip(self.rules, self._matches, strict=True) if m(record)), None)
         team = rule.team if rule else self.default_team
         reason: dict = {"rule": rule.name if rule else None, "rule_id": rule.pk if rule else None}
         if team is None:
@@ -141,6 +286,7 @@ class Router:
             return Assignment(None, None, reason, None)
         state = self._state(team)
         reason["team"] = team.name
+        owner = None
         if rule and rule.owner_id:
             owner_id = rule.owner_id
             name = rule.owner.get_username()
@@ -151,12 +297,13 @@ class Router:
             )
         else:
             owner_id = self._next_rep(state, reason)
+            owner = state.moved[owner_id].user if owner_id is not None else None
         lead_in = f"Matched rule “{rule.name}”" if rule else f"No rule matched; default team {team}"
         reason["explanation"] = f"{lead_in}. {reason.get('explanation', '')}".strip()
         due, policy = sla.due_at(state.team, record, self.policies, self.now)
         if policy:
             reason["sla_policy"] = policy
-        return Assignment(state.team, owner_id, reason, due)
+        return Assignment(state.team, owner_id, reason, due, owner)
 
     def pick(self, team: Team, exclude: tuple[int, ...] = ()) -> tuple[int | None, dict]:
         """The next rep in turn, skipping some users (e.g. the owner who missed an SLA)."""
@@ -221,6 +368,7 @@ class Router:
         state.open_counts[chosen.user_id] = state.open_counts.get(chosen.user_id, 0) + 1
         state.today_counts[chosen.user_id] = state.today_counts.get(chosen.user_id, 0) + 1
         state.dirty = True
+        state.moved[chosen.user_id] = chosen
         name = chosen.user.get_username()
         reason["chosen"] = name
         skipped = [c for c in candidates if "skipped" in c]
@@ -241,9 +389,29 @@ class Router:
             return
         for state in self._teams.values():
             if state.dirty:
-                Team.objects.filter(pk=state.team.pk).update(rr_counter=state.team.rr_counter)
-                Membership.objects.bulk_update(state.reps, ["rr_position", "assigned_count"])
+                # Only the reps who took a turn changed (one lead moves exactly one of them).
+                _save_turns(state.team, list(state.moved.values()))
                 state.dirty = False
+                state.moved.clear()
+
+
+def _save_turns(team: Team, moved: list[Membership]) -> None:
+    """Write the rotation's turn state (plain SQL: these run for every captured lead)."""
+    connection = connections[db_router.db_for_write(Team)]
+    quote = connection.ops.quote_name
+
+    def update(model, names: list[str]) -> str:
+        meta = model._meta
+        columns = ", ".join(f"{quote(meta.get_field(n).column)} = %s" for n in names)
+        return f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"
+
+    with connection.cursor() as cursor:
+        cursor.execute(update(Team, ["rr_counter"]), [team.rr_counter, team.pk])
+        for member in moved:
+            cursor.execute(
+                update(Membership, ["rr_position", "assigned_count"]),
+                [member.rr_position, member.assigned_count, member.pk],
+            )
 
 
 def team_calendar(team: Team | None) -> BusinessCalendar:

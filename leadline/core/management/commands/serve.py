@@ -4,6 +4,7 @@ import sys
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 DEFAULT_THREADS = 4
 
@@ -58,6 +59,8 @@ class Command(BaseCommand):
         from leadline.wsgi import application
 
         call_command("migrate", interactive=False, verbosity=0)
+        # Web processes are forked from this one: none may inherit its database connection.
+        connections.close_all()
         workers = opts["workers"] or default_workers()
         worker_proc: dict = {}
 

@@ -1,0 +1,528 @@
+"""A lead file imported end to end, beside a floor, on SQLite and PostgreSQL.
+
+    python bench/import.py [--rows 1000000] [--existing 1000000] [--engines sqlite,postgres]
+
+For each engine: a fresh database (SQLite in a new data directory, or a fresh
+`leadline_bench_import` PostgreSQL database), migrated, with a default team of five reps (so
+routing and the SLA clock run) and `--existing` leads already stored (bulk-inserted). The file is a
+Salesforce-style lead report written by this script: `--rows` rows, 19 columns (names, email,
+phone, mobile, title, company, website, industry, employees "1,200", revenue "$1,250,000",
+street, city, state, zip, country names, lead source labels, status, description with commas and
+the odd quoted newline), with 3% rows repeating an earlier person of the file, 2% people already in
+the database, 1% rows with an invalid email and 2% with a malformed phone number.
+
+Leadline: `python -m leadline import FILE --campaign … --cost …`, a subprocess: hash, sniff,
+auto-map, stream in batches of 1,000, normalise, de-duplicate (in the file and against the
+database), score, route, start the SLA clock, write timeline events and the per-row report, and
+record progress so the import can resume.
+
+Floor: pyarrow's streaming CSV reader (columnar, all columns as strings) and a bulk insert of the
+raw rows (no normalising beyond truncating to the column sizes) into the same indexed leads
+table — executemany of INSERT OR IGNORE in 50,000-row transactions on SQLite, COPY into a
+temporary table then INSERT … ON CONFLICT DO NOTHING on PostgreSQL. The unique indexes drop
+duplicates. It runs first; its rows are deleted before Leadline's import.
+
+Each step is its own process; its time is wall time from start to exit, and its peak memory the
+process's maximum resident set size (wait4). `vs floor` is Leadline's rows/s over the floor's.
+"""
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_NAME = "leadline_bench_import"
+
+HEADERS = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Mobile",
+    "Title",
+    "Company / Account",
+    "Website",
+    "Industry",
+    "No. of Employees",
+    "Annual Revenue",
+    "Street",
+    "City",
+    "State/Province",
+    "Zip/Postal Code",
+    "Country",
+    "Lead Source",
+    "Lead Status",
+    "Description",
+]
+FIRST = (
+    "Ana Ben Chloe David Elena Farid Grace Hugo Ines Jonas Kara Liam Maya Noah Olga Priya "
+    "Quentin Rosa Sven Tomas Uma Victor Wen Ximena Yusuf Zoe Aiko Bruno Carmen Dmitri"
+).split()
+LAST = (
+    "Okafor Schmidt Dubois Rossi Novak Garcia Smith Jensen Kowalski Silva Tanaka Müller "
+    "O'Brien Nguyen Haddad Fischer Moreau Costa Lindqvist Petrov Ahmed Kim Rivera"
+).split()
+COMPANY_WORDS = (
+    "North Blue Kestrel Orbit Tessera Harbor Summit Copper Lumen Atlas Vertex Pine "
+    "Granite Nimbus Cobalt Quarry Willow Ember Prism Beacon"
+).split()
+COMPANY_KINDS = (
+    "Analytics Insurance Logistics Health Labs Bank Foods Robotics Energy Media Retail Security"
+).split()
+SUFFIXES = ["Inc.", "LLC", "Ltd", "GmbH", "S.A.", "Corp.", "AB", ""]
+TITLES = [
+    "CEO",
+    "VP Sales",
+    "Head of Operations",
+    "Marketing Manager",
+    "Software Engineer",
+    "CFO",
+    "Director of IT",
+    "Procurement Lead",
+    "Founder",
+    "Office Manager",
+]
+INDUSTRIES = [
+    "Software",
+    "Insurance",
+    "Logistics",
+    "Healthcare",
+    "Financial Services",
+    "Retail",
+    "Manufacturing",
+    "Media",
+    "Energy",
+    "Education",
+]
+PLACES = [
+    ("United States", "CA", "San Francisco", "+1 415 555 {:04d}", "941{:02d}"),
+    ("United States", "NY", "New York", "(212) 555-{:04d}", "100{:02d}"),
+    ("United Kingdom", "", "London", "+44 20 7946 {:04d}", "EC1A {:d}BB"),
+    ("Germany", "BE", "Berlin", "+49 30 5555{:04d}", "101{:02d}"),
+    ("France", "", "Paris", "+33 1 55 55 {:04d}", "750{:02d}"),
+    ("Canada", "ON", "Toronto", "+1 416 555 {:04d}", "M5V {:d}A1"),
+]
+SOURCES = [
+    "Web",
+    "Purchased List",
+    "Trade Show",
+    "Partner Referral",
+    "Webinar",
+    "Phone Inquiry",
+    "Other",
+]
+STATUSES = ["Open - Not Contacted", "Working - Contacted", "Nurturing"]
+
+
+def person(n: int, rng: random.Random) -> dict:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    word, kind = rng.choice(COMPANY_WORDS), rng.choice(COMPANY_KINDS)
+    domain = f"{word}{kind}{n % 997}.com".lower()
+    country, state, city, phone, zip_code = rng.choice(PLACES)
+    local = f"{first}.{last}".lower().replace("'", "").replace("ü", "u")
+    return {
+        "First Name": first,
+        "Last Name": last,
+        "Email": f"{local}.{n}@{domain}",
+        "Phone": phone.format(n % 10000),
+        "Mobile": "" if n % 3 else phone.format((n * 7) % 10000),
+        "Title": rng.choice(TITLES),
+        "Company / Account": f"{word} {kind} {rng.choice(SUFFIXES)}",
+        "Website": f"www.{domain}",
+        "Industry": rng.choice(INDUSTRIES),
+        "No. of Employees": f"{rng.choice([12, 45, 120, 480, 1200, 5400, 22000]):,}",
+        "Annual Revenue": f"${rng.choice([250, 1250, 8000, 42000, 310000]) * 1000:,}",
+        "Street": f"{n % 400 + 1} {rng.choice(COMPANY_WORDS)} Street",
+        "City": city,
+        "State/Province": state,
+        "Zip/Postal Code": zip_code.format(n % 100),
+        "Country": country,
+        "Lead Source": rng.choice(SOURCES),
+        "Lead Status": rng.choice(STATUSES),
+        "Description": (
+            "Asked about pricing, volume discounts, and onboarding"
+            if n % 5
+            else "Met at the booth.\nWants a call in Q3, after budget review"
+        ),
+    }
+
+
+def existing_email(i: int) -> str:
+    return f"known.person.{i}@existing-customer{i % 500}.com"
+
+
+def write_file(path: Path, rows: int, existing: int, seed: int = 7) -> None:
+    """The lead file: new people, with duplicates, known people and bad rows mixed in."""
+    rng = random.Random(seed)
+    earlier: list[dict] = []
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, HEADERS, lineterminator="\r\n")
+        writer.writeheader()
+        for n in range(rows):
+            roll = rng.random()
+            if roll < 0.03 and earlier:  # the same person again, a field or two changed
+                row = dict(rng.choice(earlier))
+                row["Title"] = rng.choice(TITLES)
+            else:
+                row = person(n, rng)
+                if roll < 0.05 and existing:
+                    row["Email"] = existing_email(rng.randrange(existing))
+                elif roll < 0.06:
+                    row["Email"] = row["Email"].replace("@", " at ")
+                elif roll < 0.08:
+                    row["Phone"] = "ask for Bob"
+                if len(earlier) < 50_000:
+                    earlier.append(row)
+                elif rng.random() < 0.01:
+                    earlier[rng.randrange(len(earlier))] = row
+            writer.writerow(row)
+
+
+# --- steps (each runs in its own process) -------------------------------------------------------
+
+
+def step_setup(existing: int) -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from leadline.core.models import Membership, Team
+    from leadline.leads.models import Lead
+
+    call_command("migrate", verbosity=0)
+    team = Team.objects.create(
+        name="Sales", slug="sales", is_default=True, timezone="America/New_York"
+    )
+    users = []
+    for i in range(5):
+        user = get_user_model().objects.create_user(f"rep{i}", f"rep{i}@example.com", None)
+        Membership.objects.create(user=user, team=team, role="rep")
+        users.append(user)
+    rng = random.Random(11)
+    batch = []
+    for i in range(existing):
+        email = existing_email(i)
+        batch.append(
+            Lead(
+                first_name=rng.choice(FIRST),
+                last_name=rng.choice(LAST),
+                email=email,
+                email_key=email,
+                company_domain=email.rpartition("@")[2],
+                company=f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)}",
+                title=rng.choice(TITLES),
+                source="web_form",
+                team=team,
+                owner=users[i % len(users)],
+                score=rng.randrange(0, 80),
+                external_id=f"seed:{i}",
+            )
+        )
+        if len(batch) == 5000:
+            Lead.objects.bulk_create(batch)
+            batch = []
+    Lead.objects.bulk_create(batch)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _lead_columns():
+    from django.db import connection
+    from django.db.models import JSONField
+
+    from leadline.leads.models import Lead
+
+    columns, defaults = [], []
+    for f in Lead._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        value = f.get_default()
+        if isinstance(f, JSONField):
+            import json
+
+            value = json.dumps(value)
+        else:
+            value = f.get_db_prep_save(value, connection)
+        columns.append(f.column)
+        defaults.append(value)
+    return columns, defaults
+
+
+def _number(text: str):
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return int(digits) if digits and len(digits) < 10 else None
+
+
+def step_floor(path: Path) -> None:
+    """pyarrow reads; the raw rows go into the same indexed leads table."""
+    import django
+
+    django.setup()
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from django.db import connection, transaction
+
+    columns, defaults = _lead_columns()
+    at = {name: i for i, name in enumerate(columns)}
+    limits = {
+        "first_name": 100,
+        "last_name": 100,
+        "email": 254,
+        "email_key": 254,
+        "phone": 40,
+        "title": 150,
+        "company": 200,
+        "website": 300,
+        "industry": 100,
+        "city": 100,
+        "region": 100,
+        "country": 2,
+        "source_detail": 200,
+    }
+    mapping = [
+        ("First Name", "first_name"),
+        ("Last Name", "last_name"),
+        ("Email", "email"),
+        ("Phone", "phone"),
+        ("Title", "title"),
+        ("Company / Account", "company"),
+        ("Website", "website"),
+        ("Industry", "industry"),
+        ("City", "city"),
+        ("State/Province", "region"),
+        ("Country", "country"),
+        ("Lead Source", "source_detail"),
+    ]
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(HEADERS, pa.string())),
+    )
+    postgres = connection.vendor == "postgresql"
+    names = ", ".join(columns)
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE floor_rows AS SELECT {names} FROM leads_lead LIMIT 0"
+            )
+        insert = (
+            f"INSERT INTO leads_lead ({names}) SELECT {names} FROM floor_rows "
+            "ON CONFLICT DO NOTHING"
+        )
+    else:
+        insert = (
+            f"INSERT OR IGNORE INTO leads_lead ({names}) VALUES "
+            f"({', '.join(['%s'] * len(columns))})"
+        )
+    number, pending = 0, []
+
+    def flush():
+        with transaction.atomic(), connection.cursor() as cursor:
+            if postgres:
+                raw = cursor.cursor
+                with raw.copy(f"COPY floor_rows ({names}) FROM STDIN") as copy:
+                    for row in pending:
+                        copy.write_row(row)
+                cursor.execute(insert)
+                cursor.execute("TRUNCATE floor_rows")
+            else:
+                cursor.executemany(insert, pending)
+        pending.clear()
+
+    for batch in reader:
+        data = batch.to_pydict()
+        size = batch.num_rows
+        for i in range(size):
+            row = list(defaults)
+            for header, column in mapping:
+                value = data[header][i] or ""
+                row[at[column]] = value[: limits[column]]
+            row[at["email_key"]] = row[at["email"]].lower()
+            row[at["employees"]] = _number(data["No. of Employees"][i] or "")
+            row[at["source"]] = "import"
+            row[at["external_id"]] = f"floor:{number}"
+            number += 1
+            pending.append(row)
+            if len(pending) >= 50_000:
+                flush()
+    if pending:
+        flush()
+
+
+def step_count() -> None:
+    import django
+
+    django.setup()
+    from leadline.leads.models import Lead
+
+    print(Lead.objects.count(), Lead.objects.filter(external_id__startswith="floor:").count())
+
+
+def step_delete_floor() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # The floor's rows have nothing pointing at them; SQLite would otherwise check
+            # every table referring to leads, row by row.
+            cursor.execute("PRAGMA foreign_keys = OFF")
+        cursor.execute("DELETE FROM leads_lead WHERE external_id LIKE 'floor:%'")
+        cursor.execute("ANALYZE" if connection.vendor == "postgresql" else "PRAGMA optimize")
+
+
+# --- orchestration ------------------------------------------------------------------------------
+
+
+def run_step(env: dict, *args: str) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of one step in its own process."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, *args], env=env, cwd=ROOT, stdout=out, stderr=err, text=True
+        )
+        _pid, status, usage = os.wait4(process.pid, 0)  # the child's own peak memory
+        elapsed = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode:
+            sys.stderr.write(err.read())
+            raise SystemExit(f"step failed: {' '.join(args)}")
+        return elapsed, usage.ru_maxrss / 1024, out.read()
+
+
+def engine_env(engine: str, work: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env["LEADLINE_DATA_DIR"] = str(work / f"{engine}-data")
+    env["DJANGO_SETTINGS_MODULE"] = "leadline.settings"
+    env["PYTHONPATH"] = str(ROOT)
+    if engine == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+        env["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_NAME
+    return env
+
+
+def bench_engine(engine: str, path: Path, args, work: Path) -> dict:
+    env = engine_env(engine, work)
+    me = str(Path(__file__).resolve())
+    seconds, _peak, _ = run_step(env, me, "--step", "setup", "--existing", str(args.existing))
+    print(f"  setup: migrated, {args.existing:,} leads stored in {seconds:.0f}s", flush=True)
+    floor_s, floor_mb, _ = run_step(env, me, "--step", "floor", str(path))
+    _, _, counted = run_step(env, me, "--step", "count")
+    total, floor_rows = map(int, counted.split())
+    print(
+        f"  floor: {floor_s:.1f}s, {floor_rows:,} rows stored, peak {floor_mb:.0f} MB", flush=True
+    )
+    run_step(env, me, "--step", "delete-floor")
+    import_s, import_mb, out = run_step(
+        env,
+        "-m",
+        "leadline",
+        "import",
+        str(path),
+        "--campaign",
+        "Bench list",
+        "--cost",
+        "1000",
+        "-v",
+        "0",
+    )
+    _, _, counted = run_step(env, me, "--step", "count")
+    after = int(counted.split()[0])
+    summary = out.strip().splitlines()[-1] if out.strip() else ""
+    print(
+        f"  leadline: {import_s:.1f}s, {after - (total - floor_rows):,} leads created, "
+        f"peak {import_mb:.0f} MB\n    {summary}",
+        flush=True,
+    )
+    return {
+        "engine": engine,
+        "leadline_s": import_s,
+        "leadline_mb": import_mb,
+        "floor_s": floor_s,
+        "floor_mb": floor_mb,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the file")
+    parser.add_argument(
+        "--existing",
+        type=int,
+        default=None,
+        help="leads already in the database (default: as many as --rows)",
+    )
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("file", nargs="?", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.existing is None:
+        args.existing = args.rows
+    if args.step:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadline.settings")
+        sys.path.insert(0, str(ROOT))
+        {
+            "setup": lambda: step_setup(args.existing),
+            "floor": lambda: step_floor(Path(args.file)),
+            "count": step_count,
+            "delete-floor": step_delete_floor,
+        }[args.step]()
+        return
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    work = Path(tempfile.mkdtemp(prefix="leadline-bench-import-"))
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}, work dir: {work}")
+    path = work / "leads.csv"
+    started = time.monotonic()
+    write_file(path, args.rows, args.existing)
+    print(
+        f"file: {args.rows:,} rows, {len(HEADERS)} columns, "
+        f"{path.stat().st_size / 1e6:.0f} MB, written in {time.monotonic() - started:.0f}s"
+    )
+    results = []
+    try:
+        for engine in engines:
+            print(f"{engine}:", flush=True)
+            results.append(bench_engine(engine, path, args, work))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(
+        f"{'engine':<10} {'leadline rows/s':>16} {'peak MB':>8} {'floor rows/s':>13} "
+        f"{'peak MB':>8} {'vs floor':>9}"
+    )
+    for r in results:
+        ours, floor = args.rows / r["leadline_s"], args.rows / r["floor_s"]
+        print(
+            f"{r['engine']:<10} {ours:>16,.0f} {r['leadline_mb']:>8.0f} {floor:>13,.0f} "
+            f"{r['floor_mb']:>8.0f} {ours / floor:>8.2f}x"
+        )
+    print(
+        f"rows: {args.rows:,} in the file, {args.existing:,} leads already stored; "
+        "target: within 2x of the floor (vs floor >= 0.50x), peak memory under 1 GB."
+    )
+
+
+if __name__ == "__main__":
+    main()
