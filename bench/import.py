@@ -490,7 +490,7 @@ def main() -> None:
         }[args.step]()
         return
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    work = Path(tempfile.mkdtemp(prefix="leadline-bench-import-"))
+    work = Path(tempfile.mkdtemp(prefix="llimport-bench-"))
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}, work dir: {work}")
     path = work / "leads.csv"
     started = time.monotonic()

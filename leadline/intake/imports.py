@@ -819,7 +819,9 @@ def _save_progress(
 ) -> None:
     progress = {"rows_done": rows, "bytes_done": table.position, "lease_until": now + LEASE}
     progress["counts" if phase == "commit" else "dry_counts"] = counts
-    if not Import.objects.filter(pk=run.imp.pk, claimed_by=claimant).update(**progress):
+    # Guarded by the claim and the phase: a dry run overtaken by the commit stops here.
+    mine = Import.objects.filter(pk=run.imp.pk, claimed_by=claimant, phase=phase)
+    if not mine.update(**progress):
         raise ClaimLost()
 
 
@@ -936,7 +938,7 @@ def _write_event_batch(
 def _finish(imp: Import, phase: str, done: int, claimant: str) -> None:
     now = clock.now()
     if phase == "dry_run":
-        Import.objects.filter(pk=imp.pk, claimed_by=claimant).update(
+        Import.objects.filter(pk=imp.pk, claimed_by=claimant, phase=phase).update(
             status=Status.CHECKED, rows_total=done, checked_at=now, bytes_done=imp.size
         )
         return

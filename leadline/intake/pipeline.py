@@ -885,6 +885,7 @@ def _capture_many(prepared, channel, actor, config, now):
         else {}
     )
     router = _router(config, now)
+    router.lock_teams(score_record(new.values) for *_, new in prepared)
     new_leads: list[_NewLead] = []
     touched: dict[int, Lead] = {}
     events: list[tuple[Lead, list[dict]]] = []

@@ -277,9 +277,20 @@ class Router:
         for absence in _AWAY(ids, self.now, self.now):
             state.away[absence.user_id] = absence
 
-    def route(self, record: dict) -> Assignment:
+    def _rule(self, record: dict):
         rule = next((r for r, m in zip(self.rules, self._matches, strict=True) if m(record)), None)
-        team = rule.team if rule else self.default_team
+        return rule, (rule.team if rule else self.default_team)
+
+    def lock_teams(self, records) -> None:
+        """Lock now, in id order, every team these records will be routed to: a batch that goes
+        to several teams takes their row locks in the same order as any other batch, so two
+        concurrent batches cannot deadlock (each would otherwise lock in its leads' order)."""
+        teams = {team.pk: team for team in (self._rule(r)[1] for r in records) if team}
+        for pk in sorted(teams):
+            self._state(teams[pk])
+
+    def route(self, record: dict) -> Assignment:
+        rule, team = self._rule(record)
         reason: dict = {"rule": rule.name if rule else None, "rule_id": rule.pk if rule else None}
         if team is None:
             reason.update(method="none", explanation="No team is set up yet, so nobody owns it.")
