@@ -3,6 +3,8 @@ owner, a teammate and an outsider (another team), built inline so each test show
 
 import email
 import email.policy
+import os
+import shutil
 import socket
 import threading
 from datetime import UTC, datetime
@@ -106,3 +108,45 @@ def workspace(db):
         users["alex"],
     )
     return w
+
+
+# Browser tests: Debian's chromium, and the seeded rows a live server's flush would wipe.
+
+
+@pytest.fixture(scope="module")
+def leave_the_database_as_found(django_db_setup, django_db_blocker):
+    """live_server needs a transactional test, whose teardown empties every table, including the
+    reason codes and scoring rules the migrations seed. Tests that run after this one expect
+    them, so the rows of Leadline's own tables are put back once the module is done (a module
+    fixture tears down after the test's flush)."""
+    from django.apps import apps
+    from django.core import serializers
+    from django.db import connection, transaction
+
+    with django_db_blocker.unblock():
+        tables = set(connection.introspection.table_names())
+        models = [
+            model
+            for model in apps.get_models()
+            if model._meta.app_config.name.startswith("leadline.")
+            and model._meta.managed
+            and model._meta.db_table in tables
+        ]
+        rows = [serializers.serialize("json", model._default_manager.all()) for model in models]
+    yield
+    with django_db_blocker.unblock(), transaction.atomic():
+        for model, dump in zip(models, rows, strict=True):
+            if not model._default_manager.exists():
+                for obj in serializers.deserialize("json", dump):
+                    obj.save()
+
+
+@pytest.fixture
+def chromium():
+    executable = shutil.which("chromium")
+    if executable is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("LEADLINE_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " and LEADLINE_REQUIRE_BROWSER=1 requires the browser test")
+        pytest.skip(message + "; set LEADLINE_REQUIRE_BROWSER=1 to fail instead")
+    return executable

@@ -5,9 +5,7 @@ live server on localhost) and contains the embed snippet exactly as the form bui
 """
 
 import html
-import os
 import re
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -40,44 +38,6 @@ FIELDS = [
     },
     {"key": "order_volume", "label": "Order volume", "type": "number", "required": True},
 ]
-
-
-@pytest.fixture(scope="module")
-def leave_the_database_as_found(django_db_setup, django_db_blocker):
-    """A transactional test's teardown empties every table, including the rows the migrations
-    seed (event types, scoring rules, reason codes) that later tests expect: put Leadline's own
-    rows back once the module is done (a module fixture tears down after the test's flush)."""
-    from django.apps import apps
-    from django.core import serializers
-    from django.db import connection, transaction
-
-    with django_db_blocker.unblock():
-        tables = set(connection.introspection.table_names())
-        models = [
-            model
-            for model in apps.get_models()
-            if model._meta.app_config.name.startswith("leadline.")
-            and model._meta.managed
-            and model._meta.db_table in tables
-        ]
-        rows = [serializers.serialize("json", model._default_manager.all()) for model in models]
-    yield
-    with django_db_blocker.unblock(), transaction.atomic():
-        for model, dump in zip(models, rows, strict=True):
-            if not model._default_manager.exists():
-                for obj in serializers.deserialize("json", dump):
-                    obj.save()
-
-
-@pytest.fixture
-def chromium():
-    executable = shutil.which("chromium")
-    if executable is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("LEADLINE_REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " and LEADLINE_REQUIRE_BROWSER=1 requires the browser test")
-        pytest.skip(message + "; set LEADLINE_REQUIRE_BROWSER=1 to fail instead")
-    return executable
 
 
 class ShopPage:
