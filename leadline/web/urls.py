@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from leadline.web import scoring_views, views
+from leadline.web import quality_views, scoring_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -36,4 +36,5 @@ urlpatterns = [
     path("scoring/teams/<int:team_id>/mql/", scoring_views.team_mql, name="scoring_team_mql"),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("healthz", views.healthz, name="healthz"),
+    *quality_views.urlpatterns,
 ]
