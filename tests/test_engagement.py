@@ -273,3 +273,73 @@ def test_an_event_file_goes_through_the_import_pages(workspace, tmp_path):
     scan = ben.events.get(kind="engagement")
     assert scan.at.isoformat() == "2026-03-02T10:20:00+00:00"  # day first: a ";" file
     assert scan.data["properties"] == {"booth": "B12"}
+
+
+def test_an_event_without_an_id_but_with_its_time_is_still_recorded_once(workspace, tmp_path):
+    """A feed retried after a timeout, then the same attendance in the platform's CSV export."""
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    event = {
+        "kind": "webinar_attended",
+        "email": "dana@acme-corp.com",
+        "at": "2026-03-02T14:00:00Z",
+        "properties": {"webinar": "Spring launch"},
+    }
+    client = api(workspace.manager)
+    assert send(client, event).json()["results"][0]["status"] == "attached"
+    assert send(client, event).json()["results"][0]["status"] == "duplicate"
+    path = tmp_path / "attendees.csv"
+    path.write_text(
+        "Email,Event type,Join time,Webinar\n"
+        "dana@acme-corp.com,webinar_attended,2026-03-02 14:00,Spring launch\n"
+    )
+    call_command("import", str(path), "--events", stdout=io.StringIO())
+    assert Import.objects.get().counts["duplicate"] == 1
+    lead.refresh_from_db()
+    assert lead.custom == {"webinar_attended_count": 1}
+    # Without a time of its own, an event is "now": sent again, it is another event.
+    opened = {"kind": "email_opened", "email": "dana@acme-corp.com"}
+    assert [send(client, opened).json()["attached"] for _ in range(2)] == [1, 1]
+
+
+def test_a_nurtured_lead_that_engages_is_back_in_its_owners_queue(workspace):
+    lead = capture({"email": "dana@acme-corp.com", "first_name": "Dana"}).lead
+    owner = lead.owner
+    actions.transition(lead, "nurture", owner, reason="not ready until Q3")
+    clock.advance(days=30)
+
+    record_events([{"kind": "email_opened", "email": "dana@acme-corp.com", "id": "o-1"}])
+    lead.refresh_from_db()
+    assert lead.status == "nurture"  # opening an email is not coming back
+
+    record_events(
+        [
+            {
+                "kind": "webinar_attended",
+                "email": "dana@acme-corp.com",
+                "id": "w-1",
+                "properties": {"title": "Pricing deep dive"},
+            }
+        ]
+    )
+    lead.refresh_from_db()
+    assert lead.status == "working" and lead.owner == owner
+    assert lead.next_step == "Follow up: Attended a webinar: Pricing deep dive"
+    assert lead.next_step_due_at > clock.now()
+    transition = lead.transitions.last()
+    assert (transition.from_status, transition.to_status) == ("nurture", "working")
+    assert transition.reason == "Re-engaged: Attended a webinar: Pricing deep dive"
+    from leadline.core.models import Job
+
+    job = Job.objects.get(kind="notify_rule", lead_id=lead.pk)
+    assert job.payload == {"rule": "Re-engaged (Attended a webinar: Pricing deep dive)"}
+
+
+def test_a_nurtured_lead_without_an_owner_is_routed_when_it_comes_back(workspace):
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    actions.transition(lead, "nurture", lead.owner, reason="later")
+    Lead.objects.filter(pk=lead.pk).update(owner=None)
+    EventType.objects.filter(kind="email_clicked").update(reengages=True)  # the team's choice
+    record_events([{"kind": "email_clicked", "email": "dana@acme-corp.com", "id": "c-9"}])
+    lead.refresh_from_db()
+    assert lead.status == "working" and lead.owner in (workspace.owner, workspace.teammate)
+    assert "re-engaged (Clicked a link in an email)" in lead.routing_reason["explanation"]

@@ -243,6 +243,8 @@ def _import_dict(imp: Import) -> dict:
         "dry_run": imp.dry_counts,
         "counts": imp.counts,
         "error": imp.error,
+        "undone_at": imp.undone_at if imp.status == Import.Status.UNDONE else None,
+        "undo": imp.undo_counts,
     }
 
 
@@ -317,12 +319,25 @@ def commit_import(request, import_id: int):
     return _import_dict(imports.launch(get_object_or_404(Import, pk=import_id), "commit"))
 
 
+@router.post(
+    "/imports/{import_id}/undo",
+    response={200: dict, 409: dict, 422: dict},
+    summary="Undo an import: remove the leads it created that nobody has worked since",
+)
+def undo_import(request, import_id: int):
+    """Leads worked, merged, converted or captured again since the import are kept (listed in
+    the `undo` report); leads that existed before keep what the import added to them. A large
+    import is undone in the background: poll the import until its status is `undone`."""
+    _require_manager(request)
+    return _import_dict(imports.undo(get_object_or_404(Import, pk=import_id), request.auth))
+
+
 @router.get("/imports/{import_id}/report", summary="The per-row report (CSV)")
 def import_report(request, import_id: int, phase: str | None = None):
     _require_manager(request)
     imp = get_object_or_404(Import, pk=import_id)
-    if phase not in (None, "dry_run", "commit"):
-        raise DomainError({"phase": "dry_run or commit"})
+    if phase not in (None, "dry_run", "commit", "undo"):
+        raise DomainError({"phase": "dry_run, commit or undo"})
     lines = imports.report_lines(imp, phase)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{imp.pk}-report.csv"'

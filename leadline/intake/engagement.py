@@ -8,15 +8,21 @@ through the pipeline. The event lands on the lead's timeline, moves its last act
 towards its engagement score: the lead keeps a per-kind count (custom field `<kind>_count`) that
 engagement scoring rules test, e.g. `custom.webinar_attended_count gte 1 → +20`.
 
-An event sent twice with the same `id` is recorded once.
+An event sent twice is recorded once: by its `id`, or without one by what it says (kind, lead,
+time and properties) when it carries its own time. An event type can re-engage: a nurtured lead
+that attends, replies or books is moved back to working with a follow-up for its owner.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
+from leadline.core.choices import Status
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.intake import columns
@@ -115,7 +121,9 @@ def clean_event(
         errors["kind"] = "say what happened, e.g. webinar_attended"
     elif kind not in types:
         errors["kind"] = f"unknown event type {kind!r}; use one of {', '.join(sorted(types))}"
-    at = _moment(data.get("at") or data.get("time") or data.get("timestamp"), now, errors)
+    when = data.get("at") or data.get("time") or data.get("timestamp")
+    timed = when not in (None, "")
+    at = _moment(when, now, errors)
     lead = data.get("lead") if isinstance(data.get("lead"), dict) else {}
     email, problem = normalize_email(data.get("email") or lead.get("email"))
     if problem:
@@ -132,6 +140,14 @@ def clean_event(
     fields = {k: v for k, v in fields.items() if v not in (None, "")}
     if errors:
         return None, errors
+    if event_id:
+        dedupe_key = f"{kind}:{event_id}"
+    elif timed:
+        # No id, but a time of its own: the event is what it says (who, what, when, details),
+        # so a retried POST or a feed sent twice is still recorded once.
+        dedupe_key = content_key(kind, email, external_id, at, properties)
+    else:
+        dedupe_key = None  # "now": nothing tells a second send from a second event
     return _Item(
         index=0,
         kind=kind,
@@ -139,9 +155,15 @@ def clean_event(
         email=email,
         external_id=external_id,
         properties=properties,
-        dedupe_key=f"{kind}:{event_id}" if event_id else None,
+        dedupe_key=dedupe_key,
         lead_fields=fields,
     ), {}
+
+
+def content_key(kind: str, email: str, external_id: str, at: datetime, properties: dict) -> str:
+    what = [kind, email.lower(), external_id, at.astimezone(UTC).isoformat(), properties]
+    digest = hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{kind}:~{digest[:32]}"
 
 
 def active_types() -> dict[str, EventType]:
@@ -367,3 +389,44 @@ def _apply(items: list[_Item], channel, actor, now) -> None:
         ],
     )
     Event.objects.bulk_create(timeline)
+    back: dict[int, _Item] = {}
+    for item in sorted(items, key=lambda i: i.at):
+        if item.event_type.reengages and item.lead.status == Status.NURTURE:
+            back.setdefault(item.lead.pk, item)
+    for item in back.values():
+        _reengage(item.lead, item, now)
+
+
+def _reengage(lead: Lead, item: _Item, now: datetime) -> None:
+    """A nurtured lead who acted (attended, replied, booked, downloaded) is back in the
+    queue: nurture → working, a follow-up for its owner (routed now when it has none)."""
+    from leadline.core.models import Job
+    from leadline.leads import actions
+    from leadline.routing.assign import Router, team_calendar
+
+    detail = _detail(item)
+    if lead.team_id and (lead.owner_id is None or not lead.owner.is_active):
+        router = Router(now)
+        owner_id, _reason = router.pick(lead.team)
+        if owner_id is not None:
+            router.flush()
+            owner = get_user_model().objects.get(pk=owner_id)
+            lead = actions.reassign(lead, owner, None, reason=f"re-engaged ({detail})", now=now)
+    due = team_calendar(lead.team).add_days(now, 1)
+    actions.transition(
+        lead,
+        Status.WORKING,
+        None,
+        reason=f"Re-engaged: {detail}",
+        next_step=f"Follow up: {detail}"[:200],
+        next_step_due_at=due,
+        now=now,
+    )
+    if lead.owner_id:
+        Job.objects.create(
+            kind="notify_rule",
+            lead_id=lead.pk,
+            run_at=now,
+            created_at=now,
+            payload={"rule": f"Re-engaged ({detail})"},
+        )

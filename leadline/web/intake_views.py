@@ -156,9 +156,9 @@ def import_detail(request, import_id: int):
 def _detail_context(imp: Import, options, mapping_errors: dict) -> dict:
     if imp.kind != ImportKind.EVENTS:
         options.fields.pop("event_kind", None)
-    phase = "commit" if imp.phase == "commit" else "dry_run"
+    phase = imports.default_report_phase(imp)
     issues = ImportIssue.objects.filter(upload=imp, phase=phase)[:25]
-    counts = imp.counts if phase == "commit" else imp.dry_counts
+    counts = imp.dry_counts if phase == "dry_run" else imp.counts
     keys = imports.EVENT_COUNT_KEYS if imp.kind == ImportKind.EVENTS else imports.COUNT_KEYS
     return {
         "count_items": [(k, imports.COUNT_LABELS[k], counts.get(k, 0)) for k in keys],
@@ -171,7 +171,17 @@ def _detail_context(imp: Import, options, mapping_errors: dict) -> dict:
         "counts": counts,
         "issues": issues,
         "campaigns": Campaign.objects.values_list("name", flat=True)[:200],
+        "recognised": RECOGNISED.get(imp.id_namespace, ""),
+        "undo_problem": imports.can_undo(imp),
+        "undo_summary": imports.undo_summary(imp) if imp.status == Import.Status.UNDONE else "",
+        "report_phase": phase,
     }
+
+
+RECOGNISED = {
+    "salesforce": "Recognised as a Salesforce export: its columns are mapped for you.",
+    "hubspot": "Recognised as a HubSpot export: its columns are mapped for you.",
+}
 
 
 @login_required
@@ -233,6 +243,21 @@ def import_commit(request, import_id: int):
 
 
 @login_required
+@require_POST
+def import_undo(request, import_id: int):
+    _manager(request.user)
+    imp = get_object_or_404(Import, pk=import_id)
+    try:
+        imp = imports.undo(imp, request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        if imp.status == Import.Status.UNDONE:
+            messages.success(request, f"Import undone: {imports.undo_summary(imp)}")
+    return redirect("intake_import", imp.pk)
+
+
+@login_required
 def import_progress(request, import_id: int):
     _manager(request.user)
     imp = get_object_or_404(Import, pk=import_id)
@@ -244,7 +269,9 @@ def import_progress(request, import_id: int):
             "rows_done": imp.rows_done,
             "rows_total": imp.rows_total,
             "percent": imp.percent,
-            "counts": imp.counts if imp.phase == "commit" else imp.dry_counts,
+            "counts": imp.undo_counts
+            if imp.status == Import.Status.UNDOING
+            else (imp.counts if imp.phase == "commit" else imp.dry_counts),
             "running": imp.is_running,
             "error": imp.error,
         }
@@ -255,8 +282,8 @@ def import_progress(request, import_id: int):
 def import_report(request, import_id: int):
     _manager(request.user)
     imp = get_object_or_404(Import, pk=import_id)
-    phase = request.GET.get("phase") or ("commit" if imp.phase == "commit" else "dry_run")
-    if phase not in ("commit", "dry_run"):
+    phase = request.GET.get("phase") or imports.default_report_phase(imp)
+    if phase not in ("commit", "dry_run", "undo"):
         raise Http404("no such report")
 
     lines = imports.report_lines(imp, phase)
@@ -649,6 +676,7 @@ urlpatterns = [
     path("imports/<int:import_id>/", import_detail, name="intake_import"),
     path("imports/<int:import_id>/configure/", import_configure, name="intake_import_configure"),
     path("imports/<int:import_id>/commit/", import_commit, name="intake_import_commit"),
+    path("imports/<int:import_id>/undo/", import_undo, name="intake_import_undo"),
     path("imports/<int:import_id>/progress/", import_progress, name="intake_import_progress"),
     path("imports/<int:import_id>/report.csv", import_report, name="intake_import_report"),
     path("leads/export/", lead_export, name="intake_export"),

@@ -497,3 +497,75 @@ def test_forms_and_their_quarantine_over_the_api(workspace):
 
     rep = Client(HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(workspace.owner, 'x')[1]}")
     assert rep.get("/api/v1/forms").status_code == 403
+
+
+def test_consent_is_kept_with_its_proof(bulk):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    post(client, {**ANNA, "_ts": shown(client), "_page": "https://shop.acme.com/wholesale"})
+    lead = Lead.objects.get()
+    assert lead.consent_email is True and lead.consent_text == CONSENT
+    assert lead.consent_at == clock.now()
+    proof = lead.events.get(kind="consent")
+    sub = Submission.objects.get()
+    assert proof.summary == "Agreed to emails on the form “Bulk inquiry”"
+    assert proof.data == {
+        "form": bulk.pk,
+        "submission": sub.pk,
+        "wording": CONSENT,
+        "page": "https://shop.acme.com/wholesale",
+        "ip": "203.0.113.7",
+    }
+
+
+def test_an_unticked_box_later_does_not_withdraw_consent(bulk):
+    client = Client()
+    post(client, {**ANNA, "_ts": shown(client)})
+    given_at = clock.now()
+    clock.advance(days=40)
+    later = {**ANNA, "message": "Reorder?"}
+    del later["consent"]
+    post(client, {**later, "_ts": shown(client)})
+    lead = Lead.objects.get()
+    assert lead.touch_count == 2
+    assert (lead.consent_email, lead.consent_at) == (True, given_at)
+
+    post(client, {**later, "email": "ola@shop.se", "_ts": shown(client)})
+    newcomer = Lead.objects.get(email="ola@shop.se")
+    assert newcomer.consent_email is False and newcomer.consent_at is None  # asked, not given
+    assert not newcomer.events.filter(kind="consent").exists()
+
+
+def test_a_released_submission_keeps_the_time_consent_was_given(bulk, workspace):
+    client = Client()
+    post(client, {**ANNA, "_ts": "", "first_name": "asdfghjkl"})  # looks random: quarantined
+    sent_at = clock.now()
+    sub = Submission.objects.get()
+    assert sub.status == "quarantined"
+    clock.advance(hours=5)
+    webforms.release(sub, workspace.manager)
+    lead = Lead.objects.get()
+    assert lead.consent_at == sent_at
+    assert lead.events.get(kind="consent").actor == workspace.manager
+
+
+def test_the_address_limit_counts_an_ipv6_network_not_each_address(bulk):
+    webforms.save_form(bulk, {"per_ip_per_hour": 2})
+    token = shown(Client())
+    codes = []
+    for i, address in enumerate(["2001:db8:1:2::10", "2001:db8:1:2::11", "2001:db8:1:2:ab::3"]):
+        client = Client(REMOTE_ADDR=address)
+        codes.append(post(client, {**ANNA, "email": f"a{i}@shop.se", "_ts": token}).status_code)
+    assert codes == [302, 302, 429]
+    neighbour = Client(REMOTE_ADDR="2001:db8:1:3::10")  # the next /64: someone else
+    assert post(neighbour, {**ANNA, "email": "n@shop.se", "_ts": token}).status_code == 302
+    refused = Submission.objects.get(status="rejected")
+    assert refused.reasons == ["more than 2 posts from 2001:db8:1:2::/64 in an hour"]
+
+
+def test_a_forged_forwarded_address_is_not_stored(bulk, settings):
+    settings.LEADLINE_PROXY_COUNT = 1
+    client = Client(REMOTE_ADDR="10.0.0.2")
+    response = post(client, {**ANNA, "_ts": shown(client)}, HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert response.status_code == 302
+    sub = Submission.objects.get()
+    assert (sub.status, sub.ip, sub.ip_block) == ("accepted", None, "")
