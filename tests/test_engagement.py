@@ -343,3 +343,22 @@ def test_a_nurtured_lead_without_an_owner_is_routed_when_it_comes_back(workspace
     lead.refresh_from_db()
     assert lead.status == "working" and lead.owner in (workspace.owner, workspace.teammate)
     assert "re-engaged (Clicked a link in an email)" in lead.routing_reason["explanation"]
+
+
+def test_engagement_that_lifts_a_lead_over_the_mql_line_acts_at_once(workspace):
+    from leadline.core.models import Job
+    from leadline.core.worker import run_until_idle
+    from leadline.scoring.models import MqlPolicy
+
+    MqlPolicy.objects.create(team=workspace.americas, create_task=True, task_due_hours=2)
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    workspace.americas.mql_threshold = lead.score + 25
+    workspace.americas.save()
+    record_events([{"kind": "meeting_booked", "email": "dana@acme-corp.com", "id": "cal-1"}])
+    lead.refresh_from_db()
+    crossing = lead.events.get(kind="mql")
+    assert crossing.summary.endswith("(engagement)")
+    assert Job.objects.filter(kind="mql_reached", lead_id=lead.pk).exists()
+    run_until_idle()
+    lead.refresh_from_db()
+    assert lead.next_step == "Follow up: reached MQL"

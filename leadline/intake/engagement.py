@@ -30,6 +30,7 @@ from leadline.intake.models import EngagementEvent, EventType
 from leadline.intake.pipeline import apply_score, capture_batch
 from leadline.leads.models import Event, Lead
 from leadline.quality.normalize import clean_text, normalize_email
+from leadline.scoring import mql
 from leadline.scoring.rules import load_rules
 
 MAX_BATCH = 1000
@@ -335,7 +336,11 @@ def _apply(items: list[_Item], channel, actor, now) -> None:
     """Count the events on their leads, move last activity, re-score, write the timeline."""
     ids = sorted({i.lead.pk for i in items})
     leads = {
-        lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(of=("self",))
+        .select_related("team")
+        .filter(pk__in=ids)
+        .order_by("pk")
     }
     rules = load_rules()
     befores = {pk: lead.score for pk, lead in leads.items()}
@@ -389,6 +394,9 @@ def _apply(items: list[_Item], channel, actor, now) -> None:
         ],
     )
     Event.objects.bulk_create(timeline)
+    # A lead the events lifted over its team's MQL line crosses it now (the team's MQL actions,
+    # such as routing again or a task, run as a job), not at the next sweep.
+    mql.sync(leads.values(), now, cause="engagement")
     back: dict[int, _Item] = {}
     for item in sorted(items, key=lambda i: i.at):
         if item.event_type.reengages and item.lead.status == Status.NURTURE:
