@@ -263,3 +263,14 @@ def test_a_manager_sets_the_mql_line_and_actions_of_their_own_team_only(workspac
         False,
     )
     assert manager.get(f"/scoring/teams/{workspace.emea.pk}/mql/").status_code == 403
+
+
+def test_the_prospect_flag_follows_the_teams_bar(workspace, manager):
+    lead = capture(INSURER).lead  # fit 20: business email, target industry
+    page = f"/leads/{lead.pk}/"
+    assert "Prospect (fits ICP)" not in manager.get(page).content.decode()  # the bar is 30
+    manager.post(
+        f"/scoring/teams/{workspace.americas.pk}/mql/",
+        {"mql_threshold": "50", "prospect_threshold": "20", "task_due_hours": "4"},
+    )
+    assert "Prospect (fits ICP)" in manager.get(page).content.decode()

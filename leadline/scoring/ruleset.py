@@ -398,6 +398,8 @@ def save_team_mql(team, data: dict, actor=None, now: datetime | None = None) -> 
     for name in POLICY_INPUT:
         if name in data:
             setattr(policy, name, data[name])
+    if not (policy.task_title or "").strip() and not policy.create_task:
+        policy.task_title = MqlPolicy._meta.get_field("task_title").default  # unused, kept valid
     problems = {
         name: f"between 0 and {MAX_SCORE} (scores run from 0 to {MAX_SCORE})"
         for name in TEAM_INPUT
