@@ -247,3 +247,20 @@ def test_a_big_enough_database_gets_its_own_model_refined_by_reviewers(workspace
     assert version.leads == n and version.decisions == 1
     assert result.model_version == version.pk
     assert version.model["tf"]  # term frequencies of these leads' names and places
+
+
+def test_a_model_saved_for_other_comparisons_falls_back_to_the_built_in_one(workspace):
+    dana = stored(DANA)
+    MatchModelVersion.objects.create(model={"settings": "leads/0", "prior": [], "comparisons": []})
+    assert [m.lead_id for m in find_duplicates({**DANA, "email": "dana@gmail.com"})] == [dana.pk]
+
+
+def test_keys_worked_out_one_record_at_a_time_equal_the_batch_keys():
+    from leadline.quality.duplicates import _frame, keys_of, lead_record, record_keys_of
+    from tests.test_matching import _people
+
+    rows, _ = _people(200)
+    odd = [{"first_name": "Zoë", "last_name": "Müller-Ñúñez", "email": "ZOE+x@GMAIL.com"}, {}]
+    records = [lead_record({**r, "title": "CTO"}) for r in rows] + [lead_record(r) for r in odd]
+    frame = _frame(records)
+    assert [record_keys_of(r) for r in records] == [keys_of(frame, i) for i in range(len(records))]

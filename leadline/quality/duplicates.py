@@ -108,6 +108,31 @@ def keys_of(frame: Frame, row: int) -> list[str]:
     return _rule_keys(lead_settings().blocking, frame, row)
 
 
+def record_keys_of(record: Mapping[str, object]) -> list[str]:
+    """The blocking keys of one record, worked out value by value (no frame): the same keys
+    ``keys_of`` gives, cheaper for the few records of a capture."""
+    memo: dict[str, str | None] = {}
+    keys = []
+    for rule in lead_settings().blocking:
+        key = rule.key([_feature_value(f, record, memo) for f in rule.on])
+        if key is not None:
+            keys.append(key)
+    return list(dict.fromkeys(keys))
+
+
+def _feature_value(feat, record: Mapping[str, object], memo: dict) -> str | None:
+    if feat.name in memo:
+        return memo[feat.name]
+    if isinstance(feat.source, str):
+        source = record.get(feat.source)
+        source = source if source and isinstance(source, str) else None
+    else:
+        source = _feature_value(feat.source, record, memo)
+    value = feat.fn(source) if source is not None else None
+    memo[feat.name] = value = value if value and isinstance(value, str) else None
+    return value
+
+
 # --- the model and thresholds ---------------------------------------------------------------
 
 
@@ -170,9 +195,13 @@ def matcher() -> Matcher:
 
 def _load_matcher() -> Matcher:
     version = MatchModelVersion.objects.filter(is_active=True).order_by("-id").first()
+    model = None
     if version is not None:
-        model = MatchModel.from_dict(version.model, lead_settings())
-    else:
+        try:
+            model = MatchModel.from_dict(version.model, lead_settings())
+        except ValueError:  # estimated for other comparisons: the next scan replaces it
+            version = None
+    if model is None:
         model = default_model()
     default = Thresholds(model.review_threshold, model.auto_merge_threshold)
     teams, rules = {}, {}
@@ -224,8 +253,7 @@ def find_duplicates_batch(
     m = matcher()
     records = [lead_record(x) for x in leads]
     own = [_lead_id(x) for x in leads]
-    frame = _frame(records)
-    keys = [keys_of(frame, i) for i in range(len(records))]
+    keys = [record_keys_of(r) for r in records]
     stored = _stored_candidates(sorted({k for ks in keys for k in ks}))
     by_key: dict[str, list[int]] = {}
     for key, lead_id in stored["keys"]:
@@ -237,13 +265,15 @@ def find_duplicates_batch(
         pairs_s.extend(found)
     out: list[list[Match]] = [[] for _ in records]
     rows = stored["rows"]
+    ids = sorted(set(pairs_s))
+    # One frame for the new records and their candidates: features are worked out once per
+    # distinct value, and agreement is a comparison of integer codes.
+    frame = _frame(records + [lead_record(rows[lead_id]) for lead_id in ids])
     if pairs_q:
-        ids = sorted(set(pairs_s))
-        where = {lead_id: n for n, lead_id in enumerate(ids)}
-        cand_frame = _frame([lead_record(rows[lead_id]) for lead_id in ids])
+        where = {lead_id: len(records) + n for n, lead_id in enumerate(ids)}
         ia = np.asarray(pairs_q, dtype=np.int64)
         ib = np.asarray([where[s] for s in pairs_s], dtype=np.int64)
-        for k, (prob, weight, ev) in enumerate(_score(m, frame, ia, cand_frame, ib)):
+        for k, (prob, weight, ev) in enumerate(_score(m, frame, ia, frame, ib)):
             if prob is None:
                 continue
             row = rows[pairs_s[k]]
@@ -351,11 +381,10 @@ def record_keys(leads: Sequence) -> int:
     if not ids:
         return 0
     live = [x for x in leads if not _get(x, "merged_into_id")]
-    frame = _frame([lead_record(x) for x in live])
     rows = [
         LeadKey(lead_id=_lead_id(x), kind=key.partition(":")[0], key=key[:200])
-        for i, x in enumerate(live)
-        for key in keys_of(frame, i)
+        for x in live
+        for key in record_keys_of(lead_record(x))
     ]
     with transaction.atomic():
         for chunk in _batched(ids, 500):
