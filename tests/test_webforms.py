@@ -569,3 +569,40 @@ def test_a_forged_forwarded_address_is_not_stored(bulk, settings):
     assert response.status_code == 302
     sub = Submission.objects.get()
     assert (sub.status, sub.ip, sub.ip_block) == ("accepted", None, "")
+
+
+def test_a_visitor_who_mistypes_keeps_their_campaign_even_without_javascript(bulk):
+    client = Client()
+    page = client.get("/f/bulk/?utm_source=linkedin&utm_campaign=spring&utm_term=mugs").content
+    assert b'name="utm_source" value="linkedin"' in page  # filled by the server, not a script
+    token = re.search(r'name="_ts" value="([^"]+)"', page.decode()).group(1)
+    clock.advance(seconds=20)
+    utm = {"utm_source": "linkedin", "utm_campaign": "spring", "utm_term": "mugs"}
+    first = post(client, {**ANNA, **utm, "email": "anna-at-gifts", "_ts": token})
+    assert first.status_code == 422
+    again = first.content.decode()
+    assert 'name="utm_campaign" value="spring"' in again
+    values = dict(re.findall(r'name="(utm_\w+)" value="([^"]*)"', again))
+    post(client, {**ANNA, **values, "_ts": token})
+    lead = Lead.objects.get()
+    assert (lead.utm_source, lead.utm_campaign, lead.utm_term) == ("linkedin", "spring", "mugs")
+
+
+def test_a_problem_of_no_single_field_is_said_in_words(workspace):
+    form = webforms.save_form(
+        None,
+        {
+            "name": "Callback",
+            "fields": [
+                {"key": "phone", "label": "Phone", "type": "phone"},
+                {"key": "notes", "label": "Notes", "type": "textarea"},
+            ],
+            "min_fill_seconds": 0,
+        },
+    )
+    client = Client()
+    response = post(client, {"notes": "call me"}, slug=form.slug, HTTP_ACCEPT="application/json")
+    assert response.status_code == 422
+    assert response.json()["message"] == "Give at least an email, a phone, a company or a name."
+    page = post(client, {"notes": "call me"}, slug=form.slug).content.decode()
+    assert "Give at least an email, a phone, a company or a name." in page

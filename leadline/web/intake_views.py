@@ -429,6 +429,7 @@ def embed_snippet(request, form: Form) -> str:
             "token_url": base + reverse("form_token", args=[form.slug]),
             "fields": _public_fields(form, {}, {}),
             "embed": True,
+            **_hidden(),
         },
     )
 
@@ -581,17 +582,36 @@ def _wants_json(request) -> bool:
     )
 
 
+def _hidden(source=None) -> dict:
+    """The attribution fields, carried from the link (or from the post when the form comes
+    back with errors), so that a visitor who mistyped keeps their campaign."""
+    source = source or {}
+
+    def text(name: str, limit: int) -> str:
+        value = source.get(name) or ""
+        return value[:limit] if isinstance(value, str) else ""
+
+    return {
+        "hidden_utm": [(name, text(name, 100)) for name in webforms.UTM_FIELDS],
+        "hidden_page": text(webforms.PAGE_FIELD, 1000),
+    }
+
+
 def _render_public(request, form: Form, *, values=None, errors=None, token="", status=200):
+    errors = errors or {}
+    source = request.POST if request.method == "POST" else request.GET
     return render(
         request,
         "intake/form_page.html",
         {
             "form": form,
-            "fields": _public_fields(form, values or {}, errors or {}),
-            "errors": errors or {},
+            "fields": _public_fields(form, values or {}, errors),
+            "errors": errors,
+            "general_error": errors.get(""),
             "token": token or webforms.issue_token(form),
             "values": values or {},
             "action": reverse("form_public", args=[form.slug]),
+            **_hidden(source),
         },
         status=status,
     )
@@ -625,7 +645,8 @@ def form_public(request, slug: str):
             )
     outcome = webforms.submit(form, values, _meta(request))
     if _wants_json(request):
-        body = {"ok": outcome.ok, "message": outcome.message}
+        # A problem that is no single field's (say, nothing to reach the person by) is the message.
+        body = {"ok": outcome.ok, "message": outcome.errors.get("") or outcome.message}
         if outcome.errors:
             body["errors"] = outcome.errors
         if outcome.ok and outcome.redirect:
