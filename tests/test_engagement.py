@@ -362,3 +362,85 @@ def test_engagement_that_lifts_a_lead_over_the_mql_line_acts_at_once(workspace):
     run_until_idle()
     lead.refresh_from_db()
     assert lead.next_step == "Follow up: reached MQL"
+
+
+def test_a_marketer_says_what_each_event_does(workspace):
+    client = Client()
+    client.force_login(workspace.manager)
+    page = client.get("/events/").content.decode()
+    assert "<code>webinar_attended</code>" in page
+    listed = EventType.objects.get(kind="page_visited")
+    response = client.post(
+        "/events/",
+        {
+            "id": listed.pk,
+            "label": "Visited a page",
+            "reengages": "on",
+            "is_active": "on",
+            "lead_source": "other",
+        },
+    )
+    assert response.status_code == 302
+    listed.refresh_from_db()
+    assert listed.reengages and not listed.creates_lead and listed.is_active
+
+    added = client.post(
+        "/events/",
+        {
+            "add": "1",
+            "new-kind": "trial_started",
+            "new-label": "Started a trial",
+            "new-creates_lead": "on",
+            "new-lead_source": "content",
+            "new-is_active": "on",
+        },
+    )
+    assert added.status_code == 302
+    result = record_events([{"kind": "trial_started", "email": "ola@globex.com"}])[0]
+    assert result.status == "created_lead"
+    lead = Lead.objects.get(email="ola@globex.com")
+    assert lead.source == "content" and lead.custom == {"trial_started_count": 1}
+    page = client.get("/events/?status=created_lead").content.decode()
+    assert "trial_started" in page and "ola@globex.com" in page
+
+    again = client.post(
+        "/events/", {"add": "1", "new-kind": "trial_started", "new-lead_source": "content"}
+    )
+    assert again.status_code == 422 and "&#x27;trial_started&#x27; exists already" in (
+        again.content.decode()
+    )
+    rep = Client()
+    rep.force_login(workspace.owner)
+    assert rep.get("/events/").status_code == 403
+
+
+def test_event_types_over_the_api(workspace):
+    manager = api(workspace.manager)
+    kinds = {t["kind"]: t for t in manager.get("/api/v1/event-types").json()}
+    assert kinds["meeting_booked"] == {
+        "kind": "meeting_booked",
+        "label": "Booked a meeting",
+        "creates_lead": True,
+        "reengages": True,
+        "lead_source": "demo_request",
+        "is_active": True,
+    }
+    created = manager.post(
+        "/api/v1/event-types",
+        {"kind": "Demo no-show", "creates_lead": False},
+        content_type="application/json",
+    )
+    assert created.status_code == 201 and created.json()["kind"] == "demo_no_show"
+    changed = manager.patch(
+        "/api/v1/event-types/demo_no_show",
+        {"is_active": False, "lead_source": "nowhere"},
+        content_type="application/json",
+    )
+    assert changed.status_code == 422
+    assert changed.json()["errors"][0]["field"] == "lead_source"
+    rep = api(workspace.owner)
+    assert rep.get("/api/v1/event-types").status_code == 200
+    refused = rep.patch(
+        "/api/v1/event-types/demo_no_show", {"is_active": False}, content_type="application/json"
+    )
+    assert refused.status_code == 403

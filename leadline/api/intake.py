@@ -18,7 +18,7 @@ from leadline.core.errors import DomainError
 from leadline.core.permissions import can_capture
 from leadline.intake import engagement, exports, imports, webforms
 from leadline.intake.access import can_manage_intake
-from leadline.intake.models import Form, Import, ImportKind, Submission
+from leadline.intake.models import EventType, Form, Import, ImportKind, Submission
 from leadline.leads.queries import visible_leads
 
 router = Router(tags=["intake"])
@@ -96,6 +96,45 @@ def record_events(request, payload: dict[str, Any] = EVENTS_BODY):
     if "events" not in payload and counts["invalid"]:
         raise DomainError(results[0].errors)
     return {**counts, "results": out}
+
+
+class EventTypeIn(Schema):
+    kind: str | None = None
+    label: str | None = None
+    creates_lead: bool | None = None
+    reengages: bool | None = None
+    lead_source: str | None = None
+    is_active: bool | None = None
+
+
+def _event_type_dict(event_type: EventType) -> dict:
+    return {name: getattr(event_type, name) for name in engagement.EVENT_TYPE_SETTINGS}
+
+
+@router.get("/event-types", response=list[dict], summary="Kinds of engagement event")
+def list_event_types(request):
+    """What each kind does: create a lead when none matches, bring a nurtured lead back."""
+    _require_capture(request)
+    return [_event_type_dict(t) for t in EventType.objects.all()]
+
+
+@router.post(
+    "/event-types", response={201: dict, 403: dict, 422: dict}, summary="Add an event kind"
+)
+def create_event_type(request, payload: EventTypeIn):
+    _require_manager(request)
+    saved = engagement.save_event_type(None, payload.model_dump(exclude_none=True))
+    return Status(201, _event_type_dict(saved))
+
+
+@router.patch(
+    "/event-types/{kind}", response={200: dict, 403: dict, 422: dict}, summary="Change a kind"
+)
+def patch_event_type(request, kind: str, payload: EventTypeIn):
+    _require_manager(request)
+    event_type = get_object_or_404(EventType, kind=kind)
+    data = payload.model_dump(exclude_unset=True)
+    return _event_type_dict(engagement.save_event_type(event_type, data))
 
 
 # --- forms ----------------------------------------------------------------------------------

@@ -438,3 +438,46 @@ def _reengage(lead: Lead, item: _Item, now: datetime) -> None:
             created_at=now,
             payload={"rule": f"Re-engaged ({detail})"},
         )
+
+
+# --- event types ---------------------------------------------------------------------------------
+
+EVENT_TYPE_SETTINGS = ("kind", "label", "creates_lead", "reengages", "lead_source", "is_active")
+
+
+def save_event_type(event_type: EventType | None, data: dict) -> EventType:
+    """Create (None) or change an event type from plain data: the settings page and the API."""
+    from django.utils.text import slugify
+
+    from leadline.core.choices import Source
+
+    event_type = event_type or EventType()
+    errors = {name: "unknown setting" for name in sorted(set(data) - set(EVENT_TYPE_SETTINGS))}
+    if "kind" in data:
+        kind = slugify(str(data["kind"] or "")).replace("-", "_")[:40]
+        if event_type.pk and kind != event_type.kind:
+            errors["kind"] = "an event type's kind cannot change (events already carry it)"
+        elif not kind:
+            errors["kind"] = "name the kind, e.g. trial_started"
+        elif EventType.objects.filter(kind=kind).exclude(pk=event_type.pk).exists():
+            errors["kind"] = f"{kind!r} exists already"
+        event_type.kind = kind
+    elif not event_type.pk:
+        errors["kind"] = "name the kind, e.g. trial_started"
+    if "label" in data:
+        event_type.label = clean_text(data["label"], 100)
+    if not event_type.label:
+        event_type.label = event_type.kind.replace("_", " ").capitalize()
+    if "lead_source" in data:
+        if data["lead_source"] not in Source.values:
+            errors["lead_source"] = f"unknown source; use one of {', '.join(Source.values)}"
+        event_type.lead_source = data["lead_source"]
+    for flag in ("creates_lead", "reengages", "is_active"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                errors[flag] = "true or false"
+            setattr(event_type, flag, data[flag] is True)
+    if errors:
+        raise DomainError(errors)
+    event_type.save()
+    return event_type

@@ -28,9 +28,11 @@ from leadline.core.choices import Source
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.core.models import Campaign
-from leadline.intake import columns, exports, imports, webforms
+from leadline.intake import columns, engagement, exports, imports, webforms
 from leadline.intake.access import can_manage_intake
 from leadline.intake.models import (
+    EngagementEvent,
+    EventType,
     Form,
     FormFieldType,
     FreeMail,
@@ -291,6 +293,65 @@ def import_report(request, import_id: int):
     name = f"import-{imp.pk}-{phase.replace('_', '-')}-report.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# --- engagement events ------------------------------------------------------------------------
+
+
+class EventTypeForm(forms.Form):
+    kind = forms.SlugField(max_length=40, help_text="As feeds send it, e.g. trial_started")
+    label = forms.CharField(max_length=100, required=False)
+    creates_lead = forms.BooleanField(required=False, label="Creates a lead when none matches")
+    reengages = forms.BooleanField(required=False, label="Brings a nurtured lead back")
+    lead_source = forms.ChoiceField(choices=Source.choices, initial=Source.OTHER)
+    is_active = forms.BooleanField(required=False, initial=True, label="Accepted")
+
+
+@login_required
+def event_types(request):
+    """The kinds of engagement event feeds may send, what each does, and the latest events."""
+    _manager(request.user)
+    add = EventTypeForm(request.POST if "add" in request.POST else None, prefix="new")
+    if request.method == "POST":
+        current = None
+        if "add" in request.POST:
+            data = add.cleaned_data if add.is_valid() else None
+        else:
+            current = get_object_or_404(EventType, pk=request.POST.get("id"))
+            data = {
+                "label": request.POST.get("label", current.label),
+                "lead_source": request.POST.get("lead_source", current.lead_source),
+                **{f: f in request.POST for f in ("creates_lead", "reengages", "is_active")},
+            }
+        if data is not None:
+            try:
+                saved = engagement.save_event_type(current, data)
+            except DomainError as exc:
+                if current is not None:
+                    messages.error(request, f"{current.kind}: {exc}")
+                    return redirect("intake_event_types")
+                for key, message in exc.errors.items():
+                    add.add_error(key if key in add.fields else None, message)
+            else:
+                messages.success(request, f"Saved the event type {saved.kind}.")
+                return redirect("intake_event_types")
+    status = request.GET.get("status", "")
+    recent = EngagementEvent.objects.select_related("lead")
+    if status in EngagementEvent.Status.values:
+        recent = recent.filter(status=status)
+    return render(
+        request,
+        "intake/event_types.html",
+        {
+            "types": EventType.objects.all(),
+            "sources": Source.choices,
+            "add": add,
+            "recent": recent[:50],
+            "status": status,
+            "statuses": EngagementEvent.Status.choices,
+        },
+        status=422 if add.errors else 200,
+    )
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -701,6 +762,7 @@ urlpatterns = [
     path("imports/<int:import_id>/progress/", import_progress, name="intake_import_progress"),
     path("imports/<int:import_id>/report.csv", import_report, name="intake_import_report"),
     path("leads/export/", lead_export, name="intake_export"),
+    path("events/", event_types, name="intake_event_types"),
     path("forms/", form_list, name="intake_forms"),
     path("forms/new/", form_edit, name="intake_form_new"),
     path("forms/<int:form_id>/", form_edit, name="intake_form"),
