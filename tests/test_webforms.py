@@ -606,3 +606,29 @@ def test_a_problem_of_no_single_field_is_said_in_words(workspace):
     assert response.json()["message"] == "Give at least an email, a phone, a company or a name."
     page = post(client, {"notes": "call me"}, slug=form.slug).content.decode()
     assert "Give at least an email, a phone, a company or a name." in page
+
+
+def test_a_spam_wave_is_cleared_in_one_go_and_only_what_was_seen(bulk, workspace):
+    other = webforms.save_form(
+        None, {"name": "Contact", "fields": BULK_FIELDS[:3], "min_fill_seconds": 30}
+    )
+    for i in range(3):
+        post(Client(), {**ANNA, "email": f"s{i}@spam.se", "first_name": "qwrtzpsdfg"})
+    post(Client(), {"email": "x@spam.se", "first_name": "qwrtzpsdfg"}, slug=other.slug)
+    quarantined = Submission.objects.filter(status="quarantined")
+    assert quarantined.count() == 4
+    manager = Client()
+    manager.force_login(workspace.manager)
+    page = manager.get(f"/forms/submissions/?status=quarantined&form={bulk.pk}").content.decode()
+    assert "Delete all 3 as spam" in page
+    before = re.search(r'name="before" value="([^"]+)"', page).group(1)
+    clock.advance(seconds=5)
+    post(Client(), {**ANNA, "email": "late@spam.se", "first_name": "xxxxxx"})  # after
+    response = manager.post(
+        "/forms/submissions/clear/",
+        {"form": bulk.pk, "before": before, "next": "https://evil.example/phish"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/forms/submissions/"
+    left = Submission.objects.filter(status="quarantined")
+    assert sorted(s.email_key for s in left) == ["late@spam.se", "x@spam.se"]
+    assert Submission.objects.filter(status="accepted").count() == 0

@@ -557,6 +557,18 @@ def release(sub: Submission, actor, now: datetime | None = None) -> Submission:
     return locked
 
 
+def delete_quarantined(form=None, before: datetime | None = None) -> int:
+    """An admin clears a spam wave: every quarantined submission (of one form, received up to
+    `before` — what the admin saw), and only those. Returns how many."""
+    qs = Submission.objects.filter(status=Submission.Status.QUARANTINED)
+    if form is not None:
+        qs = qs.filter(form=form)
+    if before is not None:
+        qs = qs.filter(received_at__lte=before)
+    deleted, _ = qs.delete()
+    return deleted
+
+
 def delete(sub: Submission) -> None:
     """An admin confirms spam: the submission and its data are gone."""
     deleted, _ = Submission.objects.filter(pk=sub.pk, status=Submission.Status.QUARANTINED).delete()

@@ -19,8 +19,11 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -562,6 +565,8 @@ def submission_list(request):
             "page": page,
             "status": status,
             "statuses": Submission.Status.choices,
+            "form_id": request.GET.get("form", "") if request.GET.get("form", "").isdigit() else "",
+            "now": clock.now(),
         },
     )
 
@@ -580,7 +585,29 @@ def submission_review(request, submission_id: int, action: str):
             messages.success(request, "Deleted as spam.")
     except DomainError as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or reverse("intake_submissions"))
+    return redirect(_next(request))
+
+
+def _next(request) -> str:
+    """Back to the page the button was on: a path of this site only."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("intake_submissions")
+
+
+@login_required
+@require_POST
+def submission_clear(request):
+    """Delete every quarantined submission listed (of one form when filtered) as spam."""
+    _manager(request.user)
+    form = None
+    if request.POST.get("form", "").isdigit():
+        form = get_object_or_404(Form, pk=int(request.POST["form"]))
+    before = parse_datetime(request.POST.get("before", ""))
+    deleted = webforms.delete_quarantined(form, before)
+    messages.success(request, f"Deleted {deleted} quarantined submission{pluralize(deleted)}.")
+    return redirect(_next(request))
 
 
 # --- public form endpoints (no login; CSRF-exempt, protected by origin, honeypot, timing) -----
@@ -767,6 +794,7 @@ urlpatterns = [
     path("forms/new/", form_edit, name="intake_form_new"),
     path("forms/<int:form_id>/", form_edit, name="intake_form"),
     path("forms/submissions/", submission_list, name="intake_submissions"),
+    path("forms/submissions/clear/", submission_clear, name="intake_submissions_clear"),
     path(
         "forms/submissions/<int:submission_id>/release/",
         submission_review,
