@@ -607,6 +607,33 @@ def test_a_purchased_lists_cost_goes_on_its_campaign_once(workspace, tmp_path):
     assert {lead.campaign_id for lead in Lead.objects.all()} == {campaign.pk}
 
 
+def test_a_list_is_not_emailed_and_its_owners_get_one_digest(workspace, tmp_path, smtp):
+    """A purchased list: nobody on it wrote to us, so no auto-response reaches them; the reps get
+    one email each for the whole import, not one per lead."""
+    from leadline.core.models import AutoResponse
+
+    AutoResponse.objects.create(name="Thanks", source="", subject="Thanks!", body="Hi {first_name}")
+    rows = [["Company", "Email"]] + [[f"Startup {i}", f"ceo@startup{i}.io"] for i in range(5)]
+    run(write_csv(tmp_path / "funded.csv", rows), "--campaign", "Funded Q1", "--cost", "900")
+    run_until_idle()
+    owners = {lead.owner.email for lead in Lead.objects.all()}
+    assert owners == {"jordan@example.com", "riley@example.com"}
+    assert sorted((m["to"][0], m["subject"]) for m in smtp.messages) == [
+        ("jordan@example.com", "3 new leads for you from the import of funded.csv"),
+        ("riley@example.com", "2 new leads for you from the import of funded.csv"),
+    ]
+    campaign = Campaign.objects.get(name="Funded Q1")
+    assert (
+        f"/leads/?owner=me&created_after=2026-03-02T15:00&campaign={campaign.pk}"
+        in (smtp.messages[0]["body"])
+    )
+    assert not Job.objects.filter(status="pending").exists()
+    # A person who writes in is still answered at once.
+    capture({"email": "dana@acme-corp.com", "first_name": "Dana"}, channel="form")
+    run_until_idle()
+    assert ["dana@acme-corp.com"] in [m["to"] for m in smtp.messages]
+
+
 def test_a_commit_interrupted_between_batches_resumes_without_duplicates(workspace, tmp_path):
     rows = [["Email", "First Name"]] + [[f"p{i}@acme.com", f"P{i}"] for i in range(5)]
     rows.append(["p1@acme.com", "Again"])  # a duplicate of a row in the first batch

@@ -869,6 +869,78 @@ def _record_batch(run: _Run, rows: list[_Row], outcomes: dict, now: datetime) ->
             created_count=len(created),
             at=now,
         )
+        _quiet(created)
+
+
+def _quiet(lead_ids: list[int]) -> None:
+    """Imported leads are not announced one by one: the people on a list did not write to us, so
+    no auto-response goes to them, and their owners get one digest when the import ends instead
+    of an email per lead. Predictions and `lead.created` webhooks still run, per lead."""
+    from leadline.core.models import Job
+
+    Job.objects.filter(kind="lead_captured", lead_id__in=lead_ids, status="pending").update(
+        kind="import_lead_captured"
+    )
+
+
+@handler("import_lead_captured")
+def announce_imported_lead(job, now: datetime) -> None:
+    """`lead_captured` for an imported lead, without the owner's email and the auto-response."""
+    from leadline.core.models import Job
+    from leadline.core.notify import webhook_jobs
+    from leadline.scoring.predict import predict_leads
+
+    lead = Lead.objects.filter(pk=job.lead_id).first()
+    if lead is None:  # the import was undone meanwhile
+        return
+    predict_leads([lead], now)
+    Job.objects.bulk_create(
+        Job(
+            kind=kind,
+            lead_id=lead.pk,
+            run_at=now,
+            created_at=now,
+            payload=payload,
+            dedupe_key=f"{kind}:{lead.pk}:{payload.get('webhook', '')}:{job.pk}",
+        )
+        for kind, payload in webhook_jobs("lead.created")
+    )
+
+
+@handler("import_digest")
+def send_digests(job, now: datetime) -> None:
+    """One email per owner when an import ends: how many of its new leads are theirs."""
+    from django.contrib.auth import get_user_model
+    from django.core.mail import send_mail
+
+    imp = Import.objects.filter(pk=job.payload.get("upload")).first()
+    if imp is None or imp.status != Status.DONE:
+        return
+    per_owner: dict[int, int] = {}
+    for ranges in imp.batches.values_list("created", flat=True).iterator(chunk_size=500):
+        ids = Q()
+        for first, last in ranges:
+            ids |= Q(pk__range=(first, last))
+        owned = Lead.objects.filter(ids, owner__isnull=False).values_list("owner_id", flat=True)
+        for owner_id in owned:
+            per_owner[owner_id] = per_owner.get(owner_id, 0) + 1
+    site = settings.SITE_URL.rstrip("/")
+    since = (imp.started_at or imp.created_at).strftime("%Y-%m-%dT%H:%M")
+    link = f"{site}/leads/?owner=me&created_after={since}"
+    if imp.campaign_id:
+        link += f"&campaign={imp.campaign_id}"
+    users = get_user_model().objects.filter(pk__in=per_owner).exclude(email="")
+    for user in users:
+        count = per_owner[user.pk]
+        plural = "s" if count != 1 else ""
+        send_mail(
+            f"{count:,} new lead{plural} for you from the import of {imp.filename}",
+            f"The import of {imp.filename}"
+            + (f" (campaign {imp.campaign})" if imp.campaign_id else "")
+            + f" gave you {count:,} new lead{plural}.\n\n{link}\n",
+            None,
+            [user.email],
+        )
 
 
 def _save_progress(
@@ -989,9 +1061,12 @@ def _finish(imp: Import, phase: str, done: int, claimant: str) -> None:
             status=Status.CHECKED, rows_total=done, checked_at=now, bytes_done=imp.size
         )
         return
-    Import.objects.filter(pk=imp.pk, claimed_by=claimant).update(
-        status=Status.DONE, rows_total=done, finished_at=now, bytes_done=imp.size
-    )
+    with transaction.atomic():
+        finished = Import.objects.filter(pk=imp.pk, claimed_by=claimant).update(
+            status=Status.DONE, rows_total=done, finished_at=now, bytes_done=imp.size
+        )
+        if finished and imp.kind == ImportKind.LEADS:
+            enqueue("import_digest", run_at=now, upload=imp.pk)
     if imp.stored:
         # The upload held personal data only to be imported; the report keeps what went wrong.
         Path(imp.path).unlink(missing_ok=True)
