@@ -46,13 +46,20 @@ class RuleForm(forms.Form):
     field = forms.CharField(
         max_length=60,
         help_text="A lead field, or custom.<name>",
-        widget=forms.TextInput(attrs={"list": "lead-fields", "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={
+                "list": "lead-fields",
+                "autocomplete": "off",
+                "placeholder": "industry, employees, title, source, custom.order_volume…",
+            }
+        ),
     )
     op = forms.ChoiceField(label="Test", choices=list(ruleset.OP_LABELS.items()))
     value = forms.CharField(
         required=False,
         max_length=2000,
         help_text="A number, a text, or a comma-separated list (between: low, high)",
+        widget=forms.TextInput(attrs={"placeholder": "500 · software, saas · between: 50, 5000"}),
     )
     points = forms.IntegerField(help_text="Negative to subtract")
     order = forms.IntegerField(min_value=0, initial=100)
