@@ -31,6 +31,7 @@ from leadline.core.choices import Source
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.core.models import Campaign, Job, Team
+from leadline.core.prepared import Prepared
 from leadline.leads.models import Event, IdempotencyKey, Lead
 from leadline.quality import enrich
 from leadline.quality.normalize import (
@@ -43,7 +44,7 @@ from leadline.quality.normalize import (
     normalize_phone,
     phone_country,
 )
-from leadline.routing.assign import Prepared, Router
+from leadline.routing.assign import Router
 from leadline.routing.models import RoutingRule, SlaPolicy
 from leadline.routing.sla import load_policies
 from leadline.scoring.models import ScoringRule
