@@ -493,12 +493,18 @@ def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int]:
     plan = _insert_plan(model, connection)
     # A row that already has every column (a new lead's values, built by _row) is used as it is.
     rows = [row if len(row) > len(plan.fields) else _row(model, row) for row in rows]
-    columns = [_adapt([row[name] for row in rows], how, connection) for name, how in plan.fields]
     tail = plan.returning if returning else ""
     ids: list[int] = []
-    if plan.copy and len(rows) >= 100:  # below that, COPY's extra round trip costs more
-        return _copy(connection, plan, columns, returning)
-    values = list(zip(*columns, strict=True))
+    if len(rows) <= 4:  # a single capture: adapted row by row, with no per-column lists
+        cells = [(name, _one_adapter(how, connection)) for name, how in plan.fields]
+        values = [tuple([adapt(row[name]) for name, adapt in cells]) for row in rows]
+    else:
+        columns = [
+            _adapt([row[name] for row in rows], how, connection) for name, how in plan.fields
+        ]
+        if plan.copy and len(rows) >= 100:  # below that, COPY's extra round trip costs more
+            return _copy(connection, plan, columns, returning)
+        values = list(zip(*columns, strict=True))
     with connection.cursor() as cursor:
         for start in range(0, len(values), plan.per_statement):
             chunk = values[start : start + plan.per_statement]
@@ -578,6 +584,44 @@ def _how(field, connection) -> tuple:
     if isinstance(field, models.DateTimeField):
         return ("moment", prep, None)
     return ("other", prep, None)
+
+
+_ONE_ADAPTERS: dict = {}
+
+
+def _one_adapter(how: tuple, connection):
+    """`_adapt` for one value: a function per field, made once per connection."""
+    key = (id(how), id(connection))  # `how` lives as long as its cached insert plan
+    found = _ONE_ADAPTERS.get(key)
+    if found is not None and found[0] is connection and found[2] is how:
+        return found[1]
+    kind, prep, extra = how
+    if kind == "plain":
+
+        def adapt(v):
+            return v if v is None or type(v) is extra else prep(v, connection)
+
+    elif kind == "json":
+
+        def adapt(v):
+            if v is None:
+                return None
+            if not v and type(v) in extra:
+                return extra[type(v)]
+            return prep(v, connection)
+
+    elif kind == "moment":
+
+        def adapt(v):
+            return None if v is None else prep(v, connection)
+
+    else:
+
+        def adapt(v):
+            return prep(v, connection)
+
+    _ONE_ADAPTERS[key] = (connection, adapt, how)
+    return adapt
 
 
 def _adapt(column: list, how: tuple, connection) -> list:

@@ -72,6 +72,40 @@ _AWAY = Prepared(
 )
 
 
+_COUNTS: list = []
+
+
+def _counts() -> list[Prepared]:
+    """Open leads per rep, and leads assigned to each since a moment: (owner id, n) rows."""
+    if not _COUNTS:
+        from leadline.leads.models import Lead
+
+        owner, assigned = Lead._meta.get_field("owner"), Lead._meta.get_field("assigned_at")
+        _COUNTS[:] = [
+            Prepared(
+                lambda ids: (
+                    Lead.objects.filter(owner_id__in=ids, status__in=OPEN_STATUSES)
+                    .values_list("owner_id")
+                    .annotate(n=Count("id"))
+                ),
+                owner,
+            ),
+            Prepared(
+                lambda ids, start, end: (
+                    Lead.objects.filter(
+                        owner_id__in=ids, assigned_at__gte=start, assigned_at__lt=end
+                    )
+                    .values_list("owner_id")
+                    .annotate(n=Count("id"))
+                ),
+                owner,
+                assigned,
+                assigned,
+            ),
+        ]
+    return _COUNTS
+
+
 def stride(member: Membership) -> int:
     return STRIDE // max(1, member.weight)
 
@@ -137,32 +171,16 @@ class Router:
         return self._teams[team.pk]
 
     def _load_counts(self, state: _TeamState) -> None:
-        from leadline.leads.models import Lead
-
         ids = [m.user_id for m in state.reps]
         if not ids:
             return
         need_open = state.team.rotation == "load_balanced" or any(m.open_cap for m in state.reps)
         if need_open:
-            rows = (
-                Lead.objects.filter(owner_id__in=ids, status__in=OPEN_STATUSES)
-                .values("owner_id")
-                .annotate(n=Count("id"))
-            )
-            state.open_counts = {r["owner_id"]: r["n"] for r in rows}
+            state.open_counts = dict(_counts()[0](ids))
         if any(m.daily_cap for m in state.reps):
             zone = ZoneInfo(state.team.timezone)
             midnight = self.now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-            rows = (
-                Lead.objects.filter(
-                    owner_id__in=ids,
-                    assigned_at__gte=midnight,
-                    assigned_at__lt=midnight + timedelta(days=1),
-                )
-                .values("owner_id")
-                .annotate(n=Count("id"))
-            )
-            state.today_counts = {r["owner_id"]: r["n"] for r in rows}
+            state.today_counts = dict(_counts()[1](ids, midnight, midnight + timedelta(days=1)))
         for absence in _AWAY(ids, self.now, self.now):
             state.away[absence.user_id] = absence
 
