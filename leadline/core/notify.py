@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection, send_mail
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from leadline.core.choices import Role
 from leadline.core.jobs import handler
 from leadline.core.models import AutoResponse, Job, Membership, Webhook
+from leadline.core.writes import write_turn
 
 WEBHOOK_TIMEOUT = 5
 RETRY_AFTER = 10  # seconds before a failed new-lead email is tried again
@@ -139,10 +141,9 @@ def lead_captured(jobs: list[Job], now: datetime) -> dict:
     from leadline.scoring.predict import predict_leads
 
     leads = _leads(jobs, "owner")
-    predict_leads(list(leads.values()), now)
+    failed = _notify_owners(list(leads.values()), now)  # first: what a person is waiting for
     hooks = webhook_jobs("lead.created")
     responses = list(AutoResponse.objects.filter(is_active=True))
-    failed = _notify_owners(list(leads.values()), now)
     new_jobs = []
     for job in jobs:
         lead = leads.get(job.lead_id)
@@ -156,7 +157,9 @@ def lead_captured(jobs: list[Job], now: datetime) -> dict:
             retry.run_at = now + timedelta(seconds=RETRY_AFTER)
             retry.last_error = f"{type(failed[lead.pk]).__name__}: {failed[lead.pk]}"[:2000]
             new_jobs.append(retry)
-    Job.objects.bulk_create(new_jobs, ignore_conflicts=True)
+    with write_turn(), transaction.atomic():
+        predict_leads(list(leads.values()), now)
+        Job.objects.bulk_create(new_jobs, ignore_conflicts=True)
     return {}
 
 

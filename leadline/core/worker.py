@@ -20,6 +20,7 @@ from leadline.core.choices import JobStatus, Status
 from leadline.core.clock import clock
 from leadline.core.jobs import BATCH_HANDLERS, HANDLERS, enqueue  # noqa: F401
 from leadline.core.models import Job
+from leadline.core.writes import write_turn
 from leadline.routing.sla import breach_due
 from leadline.routing.timerules import apply_rules
 from leadline.scoring import predict, versions  # noqa: F401  (register their jobs)
@@ -35,7 +36,7 @@ def _skip_locked(qs):
 
 def claim_job(now: datetime) -> Job | None:
     """One due job of a kind that runs alone (batch kinds are claimed by claim_batch)."""
-    with transaction.atomic():
+    with write_turn(), transaction.atomic():
         candidate = _skip_locked(
             Job.objects.filter(status=JobStatus.PENDING, run_at__lte=now)
             .exclude(kind__in=list(BATCH_HANDLERS))
@@ -69,7 +70,7 @@ def claim_batch(now: datetime, limit: int = BATCH) -> list[Job]:
     )
     adapt = connection.ops.adapt_datetimefield_value
     params = [JobStatus.RUNNING, adapt(now + LEASE), JobStatus.PENDING, adapt(now), *kinds]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with write_turn(), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit, JobStatus.PENDING])
         ids = [row[0] for row in cursor.fetchall()]
     return list(Job.objects.filter(pk__in=ids).order_by("run_at", "id")) if ids else []
@@ -78,17 +79,21 @@ def claim_batch(now: datetime, limit: int = BATCH) -> list[Job]:
 def _failed(job: Job, exc: BaseException, now: datetime) -> None:
     log.warning("job %s (%s) failed: %s", job.pk, job.kind, exc)
     final = job.attempts >= job.max_attempts
-    Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.FAILED if final else JobStatus.PENDING,
-        run_at=now + timedelta(seconds=min(3600, 5 * 2**job.attempts)),
-        last_error=f"{type(exc).__name__}: {exc}"[:2000],
-        locked_until=None,
-    )
+    with write_turn():
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED if final else JobStatus.PENDING,
+            run_at=now + timedelta(seconds=min(3600, 5 * 2**job.attempts)),
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            locked_until=None,
+        )
 
 
 def _done(ids: list[int], now: datetime) -> None:
     if ids:
-        Job.objects.filter(pk__in=ids).update(status=JobStatus.DONE, done_at=now, locked_until=None)
+        with write_turn():
+            Job.objects.filter(pk__in=ids).update(
+                status=JobStatus.DONE, done_at=now, locked_until=None
+            )
 
 
 def run_job(job: Job, now: datetime) -> None:

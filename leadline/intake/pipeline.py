@@ -13,12 +13,9 @@ A new lead is worked on as a dict of its column values and written with one mult
 `CaptureResult.lead` makes the Lead only when a caller asks for it. The rules a capture applies
 (scoring, routing, SLA policies, the default team) are cached per process and read again when a
 one-query fingerprint of their tables changes, so an edit made through any process is seen by
-the next capture. On SQLite, captures queue for the write lock (`_WriterQueue`).
+the next capture. On SQLite, captures queue for the write lock (`core.writes.write_turn`).
 """
 
-import os
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -32,6 +29,7 @@ from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.core.models import Campaign, Job, Team
 from leadline.core.prepared import Prepared
+from leadline.core.writes import write_turn
 from leadline.leads.models import Event, IdempotencyKey, Lead
 from leadline.quality import enrich
 from leadline.quality.normalize import (
@@ -49,11 +47,6 @@ from leadline.routing.models import RoutingRule, SlaPolicy
 from leadline.routing.sla import load_policies
 from leadline.scoring.models import ScoringRule
 from leadline.scoring.rules import Rule, load_rules, score
-
-try:
-    import fcntl
-except ImportError:  # Windows: captures fall back to SQLite's own waiting
-    fcntl = None
 
 TEXT_FIELDS = {
     "title": 150,
@@ -766,44 +759,6 @@ _open_lead_id = Prepared(
 )
 
 
-class _WriterQueue:
-    """SQLite lets one writer at a time, and a writer that finds the database locked sleeps and
-    retries (1, 2, 5, 10, 15, 20, 25… ms): under load, captures waste those sleeps and the slowest
-    wait hundreds of milliseconds. Captures queue for their write transaction instead, in each
-    process on a lock and across processes on an flock of a file beside the database, and each
-    one starts the moment the last one commits. Other writers (the worker) still use SQLite's own
-    waiting; they never wait for this queue, so nothing can deadlock on it."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._files: dict[tuple[int, str], int] = {}
-
-    @contextmanager
-    def __call__(self):
-        connection = connections[db_router.db_for_write(Lead)]
-        path = connection.settings_dict["NAME"]
-        if (
-            fcntl is None
-            or connection.vendor != "sqlite"
-            or connection.in_atomic_block  # the caller's transaction already holds the database
-            or connection.is_in_memory_db()
-        ):
-            yield
-            return
-        with self._lock:
-            key = (os.getpid(), str(path))  # a forked process opens its own file
-            if key not in self._files:
-                self._files[key] = os.open(f"{path}.capture-lock", os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._files[key], fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._files[key], fcntl.LOCK_UN)
-
-
-_write_turn = _WriterQueue()
-
-
 def capture(
     data: dict,
     *,
@@ -833,7 +788,7 @@ def capture(
 def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureResult:
     # A new lead's values and score need no database: worked out before the transaction.
     new = _scored_new(clean, campaign, config, now)
-    with _write_turn(), transaction.atomic():
+    with write_turn(), transaction.atomic():
         if key:
             seen = IdempotencyKey.objects.select_related("lead").filter(key=key).first()
             if seen and seen.lead:
@@ -894,7 +849,7 @@ def capture_batch(
         # (again on a retry: the last attempt's routing and touches changed them).
         items = [(*item, _scored_new(item[1], item[2], config, now)) for item in prepared]
         try:
-            with _write_turn(), transaction.atomic():
+            with write_turn(), transaction.atomic():
                 for index, result in _capture_many(items, channel, actor, config, now):
                     results[index] = result
             break
