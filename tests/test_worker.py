@@ -1,10 +1,12 @@
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
 
 from leadline.core.clock import clock
+from leadline.core.dispatch import dispatcher
 from leadline.core.models import Job
 from leadline.core.worker import run_until_idle, tick
 from leadline.intake.pipeline import capture
@@ -132,3 +134,20 @@ def test_concurrent_workers_send_each_new_lead_email_once(workspace, smtp):
     new_lead = [m["subject"] for m in smtp.messages if m["subject"].startswith("New lead:")]
     assert len(new_lead) == 60 and len(set(new_lead)) == 60
     assert Job.objects.filter(kind="lead_captured", status="done", attempts=1).count() == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_instant_dispatch_emails_the_owner_without_waiting_for_the_worker(
+    workspace, smtp, settings
+):
+    settings.LEADLINE_INSTANT_DISPATCH = True  # as in `leadline serve`'s web processes
+    lead = capture({"email": "dana@acme-corp.com", "first_name": "Dana"}).lead
+    deadline = time.monotonic() + 10
+    while not smtp.messages and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [m["subject"][:14] for m in smtp.messages] == ["New lead: Dana"]
+    assert dispatcher.wait_idle()
+    job = Job.objects.get(kind="lead_captured", lead_id=lead.pk)
+    assert job.status == "done" and job.attempts == 1
+    assert not tick() or len(smtp.messages) == 1  # the worker finds nothing left to send
+    assert len(smtp.messages) == 1

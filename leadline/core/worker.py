@@ -60,18 +60,37 @@ def claim_batch(now: datetime, limit: int = BATCH) -> list[Job]:
     kinds = list(BATCH_HANDLERS)
     if not kinds:
         return []
-    table, quote = Job._meta.db_table, connection.ops.quote_name
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     marks = ", ".join(["%s"] * len(kinds))
+    adapt = connection.ops.adapt_datetimefield_value
+    return _claim(
+        f"run_at <= %s AND kind IN ({marks}) ORDER BY run_at, id LIMIT %s",
+        [adapt(now), *kinds, limit],
+        now,
+    )
+
+
+def claim_ids(ids: list[int], now: datetime) -> list[Job]:
+    """These jobs, if still pending (instant dispatch claims the jobs a capture just wrote; a
+    worker that got there first keeps them)."""
+    ids = [int(pk) for pk in ids]
+    if not ids:
+        return []
+    marks = ", ".join(["%s"] * len(ids))
+    return _claim(f"id IN ({marks})", ids, now)
+
+
+def _claim(where: str, params: list, now: datetime) -> list[Job]:
+    table = connection.ops.quote_name(Job._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = (
-        f"UPDATE {quote(table)} SET status = %s, locked_until = %s, attempts = attempts + 1 "
-        f"WHERE id IN (SELECT id FROM {quote(table)} WHERE status = %s AND run_at <= %s "
-        f"AND kind IN ({marks}) ORDER BY run_at, id LIMIT %s{lock}) AND status = %s RETURNING id"
+        f"UPDATE {table} SET status = %s, locked_until = %s, attempts = attempts + 1 "
+        f"WHERE id IN (SELECT id FROM {table} WHERE status = %s AND {where}{lock}) "
+        "AND status = %s RETURNING id"
     )
     adapt = connection.ops.adapt_datetimefield_value
-    params = [JobStatus.RUNNING, adapt(now + LEASE), JobStatus.PENDING, adapt(now), *kinds]
+    head = [JobStatus.RUNNING, adapt(now + LEASE), JobStatus.PENDING]
     with write_turn(), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit, JobStatus.PENDING])
+        cursor.execute(sql, [*head, *params, JobStatus.PENDING])
         ids = [row[0] for row in cursor.fetchall()]
     return list(Job.objects.filter(pk__in=ids).order_by("run_at", "id")) if ids else []
 

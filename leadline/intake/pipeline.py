@@ -26,6 +26,7 @@ from django.db import router as db_router
 
 from leadline.core.choices import Source
 from leadline.core.clock import clock
+from leadline.core.dispatch import dispatcher
 from leadline.core.errors import DomainError
 from leadline.core.models import Campaign, Job, Team
 from leadline.core.prepared import Prepared
@@ -810,7 +811,7 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             _insert_new([new])
             router.flush()
             _insert_events([(new.values["id"], _created_events(new.values, channel, now, actor))])
-            _insert(Job, _notify_jobs([new.values], now))
+            dispatcher.after_commit(_insert(Job, _notify_jobs([new.values], now), returning=True))
             result = CaptureResult(new.lead, "created")
         if key:
             IdempotencyKey.objects.create(key=key, lead=result.lead, created_at=now)
