@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "leadline.routing",
     "leadline.scoring",
     "leadline.intake",
+    "leadline.quality",
     "leadline.web",
 ]
 

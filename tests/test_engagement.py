@@ -273,3 +273,174 @@ def test_an_event_file_goes_through_the_import_pages(workspace, tmp_path):
     scan = ben.events.get(kind="engagement")
     assert scan.at.isoformat() == "2026-03-02T10:20:00+00:00"  # day first: a ";" file
     assert scan.data["properties"] == {"booth": "B12"}
+
+
+def test_an_event_without_an_id_but_with_its_time_is_still_recorded_once(workspace, tmp_path):
+    """A feed retried after a timeout, then the same attendance in the platform's CSV export."""
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    event = {
+        "kind": "webinar_attended",
+        "email": "dana@acme-corp.com",
+        "at": "2026-03-02T14:00:00Z",
+        "properties": {"webinar": "Spring launch"},
+    }
+    client = api(workspace.manager)
+    assert send(client, event).json()["results"][0]["status"] == "attached"
+    assert send(client, event).json()["results"][0]["status"] == "duplicate"
+    path = tmp_path / "attendees.csv"
+    path.write_text(
+        "Email,Event type,Join time,Webinar\n"
+        "dana@acme-corp.com,webinar_attended,2026-03-02 14:00,Spring launch\n"
+    )
+    call_command("import", str(path), "--events", stdout=io.StringIO())
+    assert Import.objects.get().counts["duplicate"] == 1
+    lead.refresh_from_db()
+    assert lead.custom == {"webinar_attended_count": 1}
+    # Without a time of its own, an event is "now": sent again, it is another event.
+    opened = {"kind": "email_opened", "email": "dana@acme-corp.com"}
+    assert [send(client, opened).json()["attached"] for _ in range(2)] == [1, 1]
+
+
+def test_a_nurtured_lead_that_engages_is_back_in_its_owners_queue(workspace):
+    lead = capture({"email": "dana@acme-corp.com", "first_name": "Dana"}).lead
+    owner = lead.owner
+    actions.transition(lead, "nurture", owner, reason="not ready until Q3")
+    clock.advance(days=30)
+
+    record_events([{"kind": "email_opened", "email": "dana@acme-corp.com", "id": "o-1"}])
+    lead.refresh_from_db()
+    assert lead.status == "nurture"  # opening an email is not coming back
+
+    record_events(
+        [
+            {
+                "kind": "webinar_attended",
+                "email": "dana@acme-corp.com",
+                "id": "w-1",
+                "properties": {"title": "Pricing deep dive"},
+            }
+        ]
+    )
+    lead.refresh_from_db()
+    assert lead.status == "working" and lead.owner == owner
+    assert lead.next_step == "Follow up: Attended a webinar: Pricing deep dive"
+    assert lead.next_step_due_at > clock.now()
+    transition = lead.transitions.last()
+    assert (transition.from_status, transition.to_status) == ("nurture", "working")
+    assert transition.reason == "Re-engaged: Attended a webinar: Pricing deep dive"
+    from leadline.core.models import Job
+
+    job = Job.objects.get(kind="notify_rule", lead_id=lead.pk)
+    assert job.payload == {"rule": "Re-engaged (Attended a webinar: Pricing deep dive)"}
+
+
+def test_a_nurtured_lead_without_an_owner_is_routed_when_it_comes_back(workspace):
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    actions.transition(lead, "nurture", lead.owner, reason="later")
+    Lead.objects.filter(pk=lead.pk).update(owner=None)
+    EventType.objects.filter(kind="email_clicked").update(reengages=True)  # the team's choice
+    record_events([{"kind": "email_clicked", "email": "dana@acme-corp.com", "id": "c-9"}])
+    lead.refresh_from_db()
+    assert lead.status == "working" and lead.owner in (workspace.owner, workspace.teammate)
+    assert "re-engaged (Clicked a link in an email)" in lead.routing_reason["explanation"]
+
+
+def test_engagement_that_lifts_a_lead_over_the_mql_line_acts_at_once(workspace):
+    from leadline.core.models import Job
+    from leadline.core.worker import run_until_idle
+    from leadline.scoring.models import MqlPolicy
+
+    MqlPolicy.objects.create(team=workspace.americas, create_task=True, task_due_hours=2)
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    workspace.americas.mql_threshold = lead.score + 25
+    workspace.americas.save()
+    record_events([{"kind": "meeting_booked", "email": "dana@acme-corp.com", "id": "cal-1"}])
+    lead.refresh_from_db()
+    crossing = lead.events.get(kind="mql")
+    assert crossing.summary.endswith("(engagement)")
+    assert Job.objects.filter(kind="mql_reached", lead_id=lead.pk).exists()
+    run_until_idle()
+    lead.refresh_from_db()
+    assert lead.next_step == "Follow up: reached MQL"
+
+
+def test_a_marketer_says_what_each_event_does(workspace):
+    client = Client()
+    client.force_login(workspace.manager)
+    page = client.get("/events/").content.decode()
+    assert "<code>webinar_attended</code>" in page
+    listed = EventType.objects.get(kind="page_visited")
+    response = client.post(
+        "/events/",
+        {
+            "id": listed.pk,
+            "label": "Visited a page",
+            "reengages": "on",
+            "is_active": "on",
+            "lead_source": "other",
+        },
+    )
+    assert response.status_code == 302
+    listed.refresh_from_db()
+    assert listed.reengages and not listed.creates_lead and listed.is_active
+
+    added = client.post(
+        "/events/",
+        {
+            "add": "1",
+            "new-kind": "trial_started",
+            "new-label": "Started a trial",
+            "new-creates_lead": "on",
+            "new-lead_source": "content",
+            "new-is_active": "on",
+        },
+    )
+    assert added.status_code == 302
+    result = record_events([{"kind": "trial_started", "email": "ola@globex.com"}])[0]
+    assert result.status == "created_lead"
+    lead = Lead.objects.get(email="ola@globex.com")
+    assert lead.source == "content" and lead.custom == {"trial_started_count": 1}
+    page = client.get("/events/?status=created_lead").content.decode()
+    assert "trial_started" in page and "ola@globex.com" in page
+
+    again = client.post(
+        "/events/", {"add": "1", "new-kind": "trial_started", "new-lead_source": "content"}
+    )
+    assert again.status_code == 422 and "&#x27;trial_started&#x27; exists already" in (
+        again.content.decode()
+    )
+    rep = Client()
+    rep.force_login(workspace.owner)
+    assert rep.get("/events/").status_code == 403
+
+
+def test_event_types_over_the_api(workspace):
+    manager = api(workspace.manager)
+    kinds = {t["kind"]: t for t in manager.get("/api/v1/event-types").json()}
+    assert kinds["meeting_booked"] == {
+        "kind": "meeting_booked",
+        "label": "Booked a meeting",
+        "creates_lead": True,
+        "reengages": True,
+        "lead_source": "demo_request",
+        "is_active": True,
+    }
+    created = manager.post(
+        "/api/v1/event-types",
+        {"kind": "Demo no-show", "creates_lead": False},
+        content_type="application/json",
+    )
+    assert created.status_code == 201 and created.json()["kind"] == "demo_no_show"
+    changed = manager.patch(
+        "/api/v1/event-types/demo_no_show",
+        {"is_active": False, "lead_source": "nowhere"},
+        content_type="application/json",
+    )
+    assert changed.status_code == 422
+    assert changed.json()["errors"][0]["field"] == "lead_source"
+    rep = api(workspace.owner)
+    assert rep.get("/api/v1/event-types").status_code == 200
+    refused = rep.patch(
+        "/api/v1/event-types/demo_no_show", {"is_active": False}, content_type="application/json"
+    )
+    assert refused.status_code == 403

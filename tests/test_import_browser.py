@@ -1,4 +1,5 @@
-"""A web-to-lead form embedded in another site, in a real browser (Debian's chromium, Playwright).
+"""Intake in a real browser (Debian's chromium, Playwright): a web-to-lead form embedded in another
+site, and the import wizard.
 
 The shop's page is served by a plain http.server on 127.0.0.1 (another origin than Leadline's
 live server on localhost) and contains the embed snippet exactly as the form builder shows it.
@@ -8,13 +9,14 @@ import html
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from leadline.core.clock import clock
 from leadline.intake import webforms
-from leadline.intake.models import Submission
+from leadline.intake.models import Import, Submission
 from leadline.leads.models import Lead
 
 CHROMIUM_ARGS = [
@@ -166,3 +168,67 @@ def test_a_visitor_sends_an_embedded_form_from_another_site(
     refused = Submission.objects.filter(origin=stranger.origin)
     assert refused.exists() and {s.status for s in refused} == {"rejected"}
     assert Submission.objects.filter(status="accepted").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_manager_imports_a_hubspot_export_through_the_wizard(
+    leave_the_database_as_found, live_server, workspace, chromium, tmp_path
+):
+    """Upload, check the mapping the wizard proposes, change it, dry run, read the report,
+    import, then undo the import — the way a marketer does it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    path = tmp_path / "hubspot-contacts-2026-03-01.csv"
+    path.write_text(
+        "Record ID,First Name,Last Name,Email,Phone Number,Lifecycle Stage,Company Name\n"
+        "51,Fox,Mulder,fox@xfiles.org,+1 202 555 0188,Lead,FBI\n"
+        "52,Dana,Scully,not-an-email,,Lead,FBI\n"
+        "53,Walter,Skinner,walter@fbi.gov,,Subscriber,FBI\n",
+        encoding="utf-8",
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(accept_downloads=True)
+            page.set_default_timeout(10_000)
+            page.goto(live_server.url + "/imports/")
+            page.fill("#id_username", "maria")
+            page.fill("#id_password", "correct-horse-1")
+            page.get_by_role("button", name="Log in").click()
+
+            expect(page.get_by_role("heading", name="Imports")).to_be_visible()
+            page.set_input_files("#id_file", str(path))
+            page.get_by_role("button", name="Upload and map columns").click()
+
+            expect(page.locator("#recognised")).to_contain_text("HubSpot export")
+            expect(page.get_by_label("Email", exact=True)).to_have_value("email")
+            expect(page.get_by_label("Company Name")).to_have_value("company")
+            page.get_by_label("Lifecycle Stage").select_option("")  # not wanted
+            page.get_by_label("Campaign").fill("HubSpot migration")
+            page.get_by_role("button", name="Dry run").click()
+
+            expect(page.locator("#import-result h2")).to_have_text(
+                "Dry run: 3 rows checked, nothing stored yet"
+            )
+            counts = page.locator("#import-result .import-counts")
+            expect(counts.locator(".count-new strong")).to_have_text("2")
+            expect(counts.locator(".count-invalid strong")).to_have_text("1")
+            with page.expect_download() as download:
+                page.locator("#report-link").click()
+            report = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+            assert report[1].startswith("3,Invalid,Email,not-an-email,")
+
+            page.get_by_role("button", name="Import 2 new leads").click()
+            expect(page.locator("#import-result h2")).to_have_text("Imported 3 rows")
+            expect(page.locator("#import-status")).to_have_text("Done")
+
+            page.get_by_text("Undo this import").click()
+            page.locator("#undo-button").click()
+            expect(page.locator(".flash")).to_contain_text("Import undone: 2 leads removed.")
+            expect(page.locator("#import-status")).to_have_text("Undone")
+        finally:
+            browser.close()
+
+    imp = Import.objects.get()
+    assert imp.status == "undone" and imp.campaign.name == "HubSpot migration"
+    assert imp.counts["new"] == 2 and not Lead.objects.exists()

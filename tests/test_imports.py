@@ -432,6 +432,73 @@ def test_an_xlsx_workbook_is_streamed_with_its_types(workspace, tmp_path):
     assert Import.objects.get().counts["new"] == 2
 
 
+def with_wrong_size(path: Path) -> Path:
+    """The workbook as some programs write it: the sheet says it is one cell big."""
+    import re
+    import zipfile
+
+    out = path.with_name("wrong-size.xlsx")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1"/>', data)
+            zout.writestr(item, data)
+    return out
+
+
+def test_xlsx_edge_cases_numbers_as_text_dates_as_numbers_and_a_wrong_size(workspace, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Notes"  # the active sheet is empty: the data is on another one
+    sheet = workbook.create_sheet("Leads")
+    sheet.append(["Leads export"])  # a report's title and filter lines above the table
+    sheet.append(["Filtered by: Lead Source equals Trade Show"])
+    sheet.append([])
+    sheet.append(["Email", "Zip", "No. of Employees", "Annual Revenue", "Create Date", "Ratio"])
+    sheet.append(["a@one.com", "02134", "1,200", "$2.5M", 45352, 0.1 + 0.2])
+    sheet.append(["b@two.com", "00501", 45.0, 1234567.89, "03/01/2026", 1 / 3])
+    for i in range(3, 40):
+        sheet.append([f"p{i}@three.com", "10001", 10, 100, 45352.5, 2])
+    source = tmp_path / "report.xlsx"
+    workbook.save(source)
+    path = with_wrong_size(source)
+
+    imp = imports.open_import(path)
+    assert imp.headers[:2] == ["Email", "Zip"] and imp.mapping[4] == "custom:created_date"
+    out = run(path)
+    assert "Imported: 39 rows: 39 new" in out
+    a = Lead.objects.get(email="a@one.com")
+    assert a.employees == 1200 and a.revenue == Decimal("2500000")
+    assert a.custom == {"postal_code": "02134", "created_date": "2024-03-01", "ratio": "0.3"}
+    b = Lead.objects.get(email="b@two.com")
+    assert b.employees == 45 and b.revenue == Decimal("1234567.89")
+    assert b.custom == {
+        "postal_code": "00501",
+        "created_date": "2026-03-01",
+        "ratio": "0.333333333333333",
+    }
+    assert Lead.objects.get(email="p39@three.com").custom["created_date"] == "2024-03-01 12:00:00"
+    assert [(i.row, i.kind) for i in Import.objects.get().issues.all()] == []
+
+
+def test_a_csv_report_with_title_lines_above_the_table(workspace, tmp_path):
+    path = tmp_path / "report.csv"
+    path.write_text(
+        '"Leads by source"\n"As of 2026-03-01"\n\nEmail,First Name,Company\n'
+        "a@one.com,Ann,One\nb@two.com,Bo,Two\n"
+    )
+    imp = imports.open_import(path)
+    assert imp.headers == ["Email", "First Name", "Company"]
+    run(path)
+    assert Lead.objects.count() == 2
+    assert Import.objects.get().issues.count() == 0
+    empty_named = tmp_path / "unnamed.csv"
+    empty_named.write_text("Email,,\na@three.com,x,y\n")  # one named column, two unnamed
+    assert imports.open_import(empty_named).headers == ["Email"]
+
+
 def test_a_spreadsheet_named_xlsx_that_is_not_one_is_refused(db, tmp_path):
     path = tmp_path / "leads.xlsx"
     path.write_text("Email\na@b.co\n")
@@ -540,6 +607,33 @@ def test_a_purchased_lists_cost_goes_on_its_campaign_once(workspace, tmp_path):
     assert {lead.campaign_id for lead in Lead.objects.all()} == {campaign.pk}
 
 
+def test_a_list_is_not_emailed_and_its_owners_get_one_digest(workspace, tmp_path, smtp):
+    """A purchased list: nobody on it wrote to us, so no auto-response reaches them; the reps get
+    one email each for the whole import, not one per lead."""
+    from leadline.core.models import AutoResponse
+
+    AutoResponse.objects.create(name="Thanks", source="", subject="Thanks!", body="Hi {first_name}")
+    rows = [["Company", "Email"]] + [[f"Startup {i}", f"ceo@startup{i}.io"] for i in range(5)]
+    run(write_csv(tmp_path / "funded.csv", rows), "--campaign", "Funded Q1", "--cost", "900")
+    run_until_idle()
+    owners = {lead.owner.email for lead in Lead.objects.all()}
+    assert owners == {"jordan@example.com", "riley@example.com"}
+    assert sorted((m["to"][0], m["subject"]) for m in smtp.messages) == [
+        ("jordan@example.com", "3 new leads for you from the import of funded.csv"),
+        ("riley@example.com", "2 new leads for you from the import of funded.csv"),
+    ]
+    campaign = Campaign.objects.get(name="Funded Q1")
+    assert (
+        f"/leads/?owner=me&created_after=2026-03-02T15:00&campaign={campaign.pk}"
+        in (smtp.messages[0]["body"])
+    )
+    assert not Job.objects.filter(status="pending").exists()
+    # A person who writes in is still answered at once.
+    capture({"email": "dana@acme-corp.com", "first_name": "Dana"}, channel="form")
+    run_until_idle()
+    assert ["dana@acme-corp.com"] in [m["to"] for m in smtp.messages]
+
+
 def test_a_commit_interrupted_between_batches_resumes_without_duplicates(workspace, tmp_path):
     rows = [["Email", "First Name"]] + [[f"p{i}@acme.com", f"P{i}"] for i in range(5)]
     rows.append(["p1@acme.com", "Again"])  # a duplicate of a row in the first batch
@@ -561,6 +655,24 @@ def test_a_commit_interrupted_between_batches_resumes_without_duplicates(workspa
         "warnings": 0,
     }
     assert [(r["row"], r["reason"]) for r in report(imp)] == [("7", "same email as row 3")]
+
+
+def test_the_command_shows_its_progress(workspace, tmp_path):
+    rows = [["Email"]] + [[f"p{i}@acme.com"] for i in range(6)]
+    path = write_csv(tmp_path / "list.csv", rows)
+    err = io.StringIO()
+    call_command(
+        "import", str(path), "--batch-size", "2", verbosity=2, stdout=io.StringIO(), stderr=err
+    )
+    lines = err.getvalue().splitlines()
+    assert [line.split(" rows")[0] for line in lines] == [
+        "  [##########                    ]  33% 2 of about 6",
+        "  [####################          ]  67% 4 of about 6",
+        "  [##############################] 100% 6 of about 6",
+    ]
+    assert lines[-1].endswith(
+        ": 6 new, 0 duplicate of existing, 0 duplicate within file, 0 invalid, 0 warnings"
+    )
 
 
 def test_an_import_held_by_another_process_is_not_run_twice(workspace, tmp_path):
@@ -745,33 +857,6 @@ def test_the_export_command_writes_the_same_file(workspace, tmp_path):
 
 
 # killed mid-file (a transactional test: last in the module) ---------------------------------
-
-
-@pytest.fixture(scope="module")
-def leave_the_database_as_found(django_db_setup, django_db_blocker):
-    """A transactional test's teardown empties every table, including the rows the migrations
-    seed (event types, scoring rules, reason codes) that later tests expect: put Leadline's own
-    rows back once the module is done (a module fixture tears down after the test's flush)."""
-    from django.apps import apps
-    from django.core import serializers
-    from django.db import connection, transaction
-
-    with django_db_blocker.unblock():
-        tables = set(connection.introspection.table_names())
-        models = [
-            model
-            for model in apps.get_models()
-            if model._meta.app_config.name.startswith("leadline.")
-            and model._meta.managed
-            and model._meta.db_table in tables
-        ]
-        rows = [serializers.serialize("json", model._default_manager.all()) for model in models]
-    yield
-    with django_db_blocker.unblock(), transaction.atomic():
-        for model, dump in zip(models, rows, strict=True):
-            if not model._default_manager.exists():
-                for obj in serializers.deserialize("json", dump):
-                    obj.save()
 
 
 @pytest.mark.django_db(transaction=True)

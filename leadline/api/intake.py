@@ -18,7 +18,7 @@ from leadline.core.errors import DomainError
 from leadline.core.permissions import can_capture
 from leadline.intake import engagement, exports, imports, webforms
 from leadline.intake.access import can_manage_intake
-from leadline.intake.models import Form, Import, ImportKind, Submission
+from leadline.intake.models import EventType, Form, Import, ImportKind, Submission
 from leadline.leads.queries import visible_leads
 
 router = Router(tags=["intake"])
@@ -96,6 +96,45 @@ def record_events(request, payload: dict[str, Any] = EVENTS_BODY):
     if "events" not in payload and counts["invalid"]:
         raise DomainError(results[0].errors)
     return {**counts, "results": out}
+
+
+class EventTypeIn(Schema):
+    kind: str | None = None
+    label: str | None = None
+    creates_lead: bool | None = None
+    reengages: bool | None = None
+    lead_source: str | None = None
+    is_active: bool | None = None
+
+
+def _event_type_dict(event_type: EventType) -> dict:
+    return {name: getattr(event_type, name) for name in engagement.EVENT_TYPE_SETTINGS}
+
+
+@router.get("/event-types", response=list[dict], summary="Kinds of engagement event")
+def list_event_types(request):
+    """What each kind does: create a lead when none matches, bring a nurtured lead back."""
+    _require_capture(request)
+    return [_event_type_dict(t) for t in EventType.objects.all()]
+
+
+@router.post(
+    "/event-types", response={201: dict, 403: dict, 422: dict}, summary="Add an event kind"
+)
+def create_event_type(request, payload: EventTypeIn):
+    _require_manager(request)
+    saved = engagement.save_event_type(None, payload.model_dump(exclude_none=True))
+    return Status(201, _event_type_dict(saved))
+
+
+@router.patch(
+    "/event-types/{kind}", response={200: dict, 403: dict, 422: dict}, summary="Change a kind"
+)
+def patch_event_type(request, kind: str, payload: EventTypeIn):
+    _require_manager(request)
+    event_type = get_object_or_404(EventType, kind=kind)
+    data = payload.model_dump(exclude_unset=True)
+    return _event_type_dict(engagement.save_event_type(event_type, data))
 
 
 # --- forms ----------------------------------------------------------------------------------
@@ -243,6 +282,8 @@ def _import_dict(imp: Import) -> dict:
         "dry_run": imp.dry_counts,
         "counts": imp.counts,
         "error": imp.error,
+        "undone_at": imp.undone_at if imp.status == Import.Status.UNDONE else None,
+        "undo": imp.undo_counts,
     }
 
 
@@ -317,12 +358,25 @@ def commit_import(request, import_id: int):
     return _import_dict(imports.launch(get_object_or_404(Import, pk=import_id), "commit"))
 
 
+@router.post(
+    "/imports/{import_id}/undo",
+    response={200: dict, 409: dict, 422: dict},
+    summary="Undo an import: remove the leads it created that nobody has worked since",
+)
+def undo_import(request, import_id: int):
+    """Leads worked, merged, converted or captured again since the import are kept (listed in
+    the `undo` report); leads that existed before keep what the import added to them. A large
+    import is undone in the background: poll the import until its status is `undone`."""
+    _require_manager(request)
+    return _import_dict(imports.undo(get_object_or_404(Import, pk=import_id), request.auth))
+
+
 @router.get("/imports/{import_id}/report", summary="The per-row report (CSV)")
 def import_report(request, import_id: int, phase: str | None = None):
     _require_manager(request)
     imp = get_object_or_404(Import, pk=import_id)
-    if phase not in (None, "dry_run", "commit"):
-        raise DomainError({"phase": "dry_run or commit"})
+    if phase not in (None, "dry_run", "commit", "undo"):
+        raise DomainError({"phase": "dry_run, commit or undo"})
     lines = imports.report_lines(imp, phase)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{imp.pk}-report.csv"'

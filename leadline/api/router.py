@@ -319,3 +319,4 @@ api.add_router("/", router)
 from leadline.api.intake import router as intake_router  # noqa: E402
 
 api.add_router("/", intake_router)
+api.add_router("/", "leadline.api.quality.router")

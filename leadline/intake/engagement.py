@@ -8,15 +8,21 @@ through the pipeline. The event lands on the lead's timeline, moves its last act
 towards its engagement score: the lead keeps a per-kind count (custom field `<kind>_count`) that
 engagement scoring rules test, e.g. `custom.webinar_attended_count gte 1 → +20`.
 
-An event sent twice with the same `id` is recorded once.
+An event sent twice is recorded once: by its `id`, or without one by what it says (kind, lead,
+time and properties) when it carries its own time. An event type can re-engage: a nurtured lead
+that attends, replies or books is moved back to working with a follow-up for its owner.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
+from leadline.core.choices import Status
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.intake import columns
@@ -24,6 +30,7 @@ from leadline.intake.models import EngagementEvent, EventType
 from leadline.intake.pipeline import apply_score, capture_batch
 from leadline.leads.models import Event, Lead
 from leadline.quality.normalize import clean_text, normalize_email
+from leadline.scoring import mql
 from leadline.scoring.rules import load_rules
 
 MAX_BATCH = 1000
@@ -115,7 +122,9 @@ def clean_event(
         errors["kind"] = "say what happened, e.g. webinar_attended"
     elif kind not in types:
         errors["kind"] = f"unknown event type {kind!r}; use one of {', '.join(sorted(types))}"
-    at = _moment(data.get("at") or data.get("time") or data.get("timestamp"), now, errors)
+    when = data.get("at") or data.get("time") or data.get("timestamp")
+    timed = when not in (None, "")
+    at = _moment(when, now, errors)
     lead = data.get("lead") if isinstance(data.get("lead"), dict) else {}
     email, problem = normalize_email(data.get("email") or lead.get("email"))
     if problem:
@@ -132,6 +141,14 @@ def clean_event(
     fields = {k: v for k, v in fields.items() if v not in (None, "")}
     if errors:
         return None, errors
+    if event_id:
+        dedupe_key = f"{kind}:{event_id}"
+    elif timed:
+        # No id, but a time of its own: the event is what it says (who, what, when, details),
+        # so a retried POST or a feed sent twice is still recorded once.
+        dedupe_key = content_key(kind, email, external_id, at, properties)
+    else:
+        dedupe_key = None  # "now": nothing tells a second send from a second event
     return _Item(
         index=0,
         kind=kind,
@@ -139,9 +156,15 @@ def clean_event(
         email=email,
         external_id=external_id,
         properties=properties,
-        dedupe_key=f"{kind}:{event_id}" if event_id else None,
+        dedupe_key=dedupe_key,
         lead_fields=fields,
     ), {}
+
+
+def content_key(kind: str, email: str, external_id: str, at: datetime, properties: dict) -> str:
+    what = [kind, email.lower(), external_id, at.astimezone(UTC).isoformat(), properties]
+    digest = hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{kind}:~{digest[:32]}"
 
 
 def active_types() -> dict[str, EventType]:
@@ -313,7 +336,11 @@ def _apply(items: list[_Item], channel, actor, now) -> None:
     """Count the events on their leads, move last activity, re-score, write the timeline."""
     ids = sorted({i.lead.pk for i in items})
     leads = {
-        lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(of=("self",))
+        .select_related("team")
+        .filter(pk__in=ids)
+        .order_by("pk")
     }
     rules = load_rules()
     befores = {pk: lead.score for pk, lead in leads.items()}
@@ -367,3 +394,90 @@ def _apply(items: list[_Item], channel, actor, now) -> None:
         ],
     )
     Event.objects.bulk_create(timeline)
+    # A lead the events lifted over its team's MQL line crosses it now (the team's MQL actions,
+    # such as routing again or a task, run as a job), not at the next sweep.
+    mql.sync(leads.values(), now, cause="engagement")
+    back: dict[int, _Item] = {}
+    for item in sorted(items, key=lambda i: i.at):
+        if item.event_type.reengages and item.lead.status == Status.NURTURE:
+            back.setdefault(item.lead.pk, item)
+    for item in back.values():
+        _reengage(item.lead, item, now)
+
+
+def _reengage(lead: Lead, item: _Item, now: datetime) -> None:
+    """A nurtured lead who acted (attended, replied, booked, downloaded) is back in the
+    queue: nurture → working, a follow-up for its owner (routed now when it has none)."""
+    from leadline.core.models import Job
+    from leadline.leads import actions
+    from leadline.routing.assign import Router, team_calendar
+
+    detail = _detail(item)
+    if lead.team_id and (lead.owner_id is None or not lead.owner.is_active):
+        router = Router(now)
+        owner_id, _reason = router.pick(lead.team)
+        if owner_id is not None:
+            router.flush()
+            owner = get_user_model().objects.get(pk=owner_id)
+            lead = actions.reassign(lead, owner, None, reason=f"re-engaged ({detail})", now=now)
+    due = team_calendar(lead.team).add_days(now, 1)
+    actions.transition(
+        lead,
+        Status.WORKING,
+        None,
+        reason=f"Re-engaged: {detail}",
+        next_step=f"Follow up: {detail}"[:200],
+        next_step_due_at=due,
+        now=now,
+    )
+    if lead.owner_id:
+        Job.objects.create(
+            kind="notify_rule",
+            lead_id=lead.pk,
+            run_at=now,
+            created_at=now,
+            payload={"rule": f"Re-engaged ({detail})"},
+        )
+
+
+# --- event types ---------------------------------------------------------------------------------
+
+EVENT_TYPE_SETTINGS = ("kind", "label", "creates_lead", "reengages", "lead_source", "is_active")
+
+
+def save_event_type(event_type: EventType | None, data: dict) -> EventType:
+    """Create (None) or change an event type from plain data: the settings page and the API."""
+    from django.utils.text import slugify
+
+    from leadline.core.choices import Source
+
+    event_type = event_type or EventType()
+    errors = {name: "unknown setting" for name in sorted(set(data) - set(EVENT_TYPE_SETTINGS))}
+    if "kind" in data:
+        kind = slugify(str(data["kind"] or "")).replace("-", "_")[:40]
+        if event_type.pk and kind != event_type.kind:
+            errors["kind"] = "an event type's kind cannot change (events already carry it)"
+        elif not kind:
+            errors["kind"] = "name the kind, e.g. trial_started"
+        elif EventType.objects.filter(kind=kind).exclude(pk=event_type.pk).exists():
+            errors["kind"] = f"{kind!r} exists already"
+        event_type.kind = kind
+    elif not event_type.pk:
+        errors["kind"] = "name the kind, e.g. trial_started"
+    if "label" in data:
+        event_type.label = clean_text(data["label"], 100)
+    if not event_type.label:
+        event_type.label = event_type.kind.replace("_", " ").capitalize()
+    if "lead_source" in data:
+        if data["lead_source"] not in Source.values:
+            errors["lead_source"] = f"unknown source; use one of {', '.join(Source.values)}"
+        event_type.lead_source = data["lead_source"]
+    for flag in ("creates_lead", "reengages", "is_active"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                errors[flag] = "true or false"
+            setattr(event_type, flag, data[flag] is True)
+    if errors:
+        raise DomainError(errors)
+    event_type.save()
+    return event_type

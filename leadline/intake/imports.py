@@ -30,7 +30,7 @@ from leadline.core.errors import DomainError
 from leadline.core.jobs import enqueue, handler
 from leadline.core.models import Campaign
 from leadline.intake import columns, tabular
-from leadline.intake.models import Import, ImportIssue, ImportKind, ImportMapping
+from leadline.intake.models import Import, ImportBatch, ImportIssue, ImportKind, ImportMapping
 from leadline.intake.pipeline import capture_batch, normalise
 from leadline.leads.models import Lead
 from leadline.quality.normalize import normalize_email
@@ -374,6 +374,22 @@ class _Row:
     warnings: dict = field(default_factory=dict)  # field → problem; imported without it
 
 
+# How a column's cell becomes a lead field, decided once per file rather than once per cell.
+PLAIN, CUSTOM_TEXT, CUSTOM_DATE, FILE_ID, SOURCE, NUMBER, PHONE, FLAG = range(8)
+
+
+def _how(target: str, date_keys: frozenset) -> int:
+    if target.startswith(columns.CUSTOM):
+        return CUSTOM_DATE if target[len(columns.CUSTOM) :] in date_keys else CUSTOM_TEXT
+    return {
+        "external_id": FILE_ID,
+        "source": SOURCE,
+        "phone": PHONE,
+        **dict.fromkeys(NUMBER_TARGETS, NUMBER),
+        **dict.fromkeys(BOOL_TARGETS, FLAG),
+    }.get(target, PLAIN)
+
+
 @dataclass
 class _Run:
     """What one process knows while it streams a file: the plan and what it has seen."""
@@ -385,6 +401,11 @@ class _Run:
     date_keys: frozenset = frozenset()
     seen_email: dict[int, int] = field(default_factory=dict)
     seen_id: dict[str, int] = field(default_factory=dict)
+    steps: list[tuple[int, str, int]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.steps = [(i, t, _how(t, self.date_keys)) for i, t in self.plan]
+        self.day_first = self.imp.delimiter == ";"  # Europe: 1.200,50 and 31/12/2026
 
 
 def _plan(imp: Import) -> list[tuple[int, str]]:
@@ -398,41 +419,46 @@ def _prepare(run: _Run, number: int, cells: list) -> _Row:
     if bad:
         row.problems[""] = f"the row could not be read: {bad}"
         return row
-    data: dict = {"source": imp.source, "custom": {}}
+    data: dict = {"source": imp.source}
+    custom: dict = {}
+    raw = row.raw
     if run.campaign_ref:
         data["campaign"] = run.campaign_ref
-    for index, target in run.plan:
-        value = cells[index] if index < len(cells) else ""
-        value = value.strip() if isinstance(value, str) else str(value)
+    width = len(cells)
+    for index, target, how in run.steps:
+        if index >= width:
+            continue
+        value = cells[index]
+        value = (value if value.__class__ is str else str(value)).strip()
         if not value:
             continue
-        row.raw[target] = value
-        if target.startswith(columns.CUSTOM):
-            key = target[len(columns.CUSTOM) :]
-            if key in run.date_keys:
-                value = columns.date_text(value, day_first=imp.delimiter == ";")
-            data["custom"][key] = columns.custom_value(value)
-        elif target == "external_id":
+        raw[target] = value
+        if how == PLAIN:
+            data[target] = value
+        elif how == CUSTOM_TEXT:
+            custom[target[len(columns.CUSTOM) :]] = columns.custom_value(value)
+        elif how == CUSTOM_DATE:
+            text = columns.date_text(value, day_first=run.day_first)
+            custom[target[len(columns.CUSTOM) :]] = columns.custom_value(text)
+        elif how == FILE_ID:
             row.file_id = value
-        elif target == "source":
+        elif how == SOURCE:
             # A CRM's own label ("Trade Show", "Purchased List") becomes one of ours; the label
             # itself is kept as the source detail unless a column fills that.
             mapped = columns.source_value(value)
             if mapped:
                 data["source"] = mapped
             data.setdefault("source_detail", value)
-        elif target in NUMBER_TARGETS:
+        elif how == NUMBER:
             parsed = columns.parse_number(
-                value, integer=NUMBER_TARGETS[target], decimal_comma=imp.delimiter == ";"
+                value, integer=NUMBER_TARGETS[target], decimal_comma=run.day_first
             )
             data[target] = value if parsed is None else parsed
-        elif target == "phone":
+        elif how == PHONE:
             data[target] = columns.phone_text(value)
-        elif target in BOOL_TARGETS:
+        else:  # FLAG
             flag = columns.parse_bool(value)
             data[target] = value if flag is None else flag
-        else:
-            data[target] = value
     if row.file_id:
         value = (
             row.file_id
@@ -444,11 +470,11 @@ def _prepare(run: _Run, number: int, cells: list) -> _Row:
     else:
         row.external_id = f"import:{imp.sha256[:16]}:{number}"
     data["external_id"] = row.external_id
-    if not data["custom"]:
-        del data["custom"]
+    if custom:
+        data["custom"] = custom
     row.data = data
-    email, _problem = normalize_email(data.get("email"))
-    row.email_key = email
+    if "email" in data:
+        row.email_key, _problem = normalize_email(data["email"])
     return row
 
 
@@ -491,17 +517,19 @@ def _classify(
     run: _Run,
     rows: list[_Row],
     phase: str,
-    existing_ids: dict,
-    existing_emails: dict,
-    leads: dict[int, int] | None = None,
+    *,
+    existing: tuple[dict, dict] = ({}, {}),
+    outcomes: dict | None = None,
 ) -> tuple[dict, list[ImportIssue]]:
     """Count each row once, in file order: invalid, duplicate within the file (same id or email
-    as an earlier row), duplicate of a lead already stored, or new."""
+    as an earlier row), duplicate of a lead already stored, or new. A dry run knows the stored
+    leads from `existing` (by external id, by email); a commit from the pipeline's outcomes."""
     counts = dict.fromkeys(COUNT_KEYS, 0)
     issues: list[ImportIssue] = []
-    leads = leads or {}
+    outcomes = outcomes or {}
+    existing_ids, existing_emails = existing
     for row in rows:
-        lead_id = leads.get(row.number)
+        lead_id, outcome = outcomes.get(row.number, (None, ""))
         if row.problems:
             counts["invalid"] += 1
             for name, message in row.problems.items():
@@ -533,6 +561,11 @@ def _classify(
             run.seen_id.setdefault(row.file_id, row.number)
         if email_hash is not None:
             run.seen_email.setdefault(email_hash, row.number)
+        if outcome == "":  # a dry run: what the commit would find
+            if row.external_id in existing_ids:
+                lead_id, outcome = existing_ids[row.external_id], "replayed"
+            elif row.email_key and row.email_key in existing_emails:
+                lead_id, outcome = existing_emails[row.email_key], "matched"
         if earlier is not None:
             counts["duplicate_in_file"] += 1
             what = "id" if target == "external_id" else "email"
@@ -547,9 +580,8 @@ def _classify(
                     lead_id,
                 )
             )
-        elif row.external_id in existing_ids:
+        elif outcome == "replayed":
             counts["duplicate_existing"] += 1
-            known = existing_ids[row.external_id]
             issues.append(
                 _issue(
                     run,
@@ -557,13 +589,12 @@ def _classify(
                     phase,
                     "duplicate_existing",
                     "external_id",
-                    f"already imported as lead {known}",
-                    known,
+                    f"already imported as lead {lead_id}",
+                    lead_id,
                 )
             )
-        elif row.email_key and row.email_key in existing_emails:
+        elif outcome == "matched":
             counts["duplicate_existing"] += 1
-            known = existing_emails[row.email_key]
             issues.append(
                 _issue(
                     run,
@@ -571,8 +602,8 @@ def _classify(
                     phase,
                     "duplicate_existing",
                     "email",
-                    f"matches open lead {known}: updated, not duplicated",
-                    known,
+                    f"matches open lead {lead_id}: updated, not duplicated",
+                    lead_id,
                 )
             )
         else:
@@ -607,11 +638,12 @@ def _check_rows(rows: list[_Row]) -> None:
             _split_errors(row, errors)
 
 
-def _capture_rows(run: _Run, rows: list[_Row], now: datetime) -> dict[int, int]:
+def _capture_rows(run: _Run, rows: list[_Row], now: datetime) -> dict[int, tuple[int, str]]:
     """Commit: every valid row through `capture_batch`; a row whose only problems are
-    droppable fields goes through again without them. Returns row number → lead id."""
+    droppable fields goes through again without them. Returns row number → (lead id, outcome:
+    created, matched or replayed)."""
     actor = run.imp.created_by
-    leads: dict[int, int] = {}
+    leads: dict[int, tuple[int, str]] = {}
     pending = [r for r in rows if not r.problems]
     for _attempt in range(2):
         if not pending:
@@ -623,7 +655,7 @@ def _capture_rows(run: _Run, rows: list[_Row], now: datetime) -> dict[int, int]:
                 if not _split_errors(row, result.errors):
                     retry.append(row)
             else:
-                leads[row.number] = _lead_id(result)
+                leads[row.number] = (_lead_id(result), result.outcome)
         pending = retry
     for row in pending:  # still refused after dropping the bad fields
         row.problems.setdefault("", "refused by the pipeline")
@@ -801,17 +833,114 @@ def _write_batch(
 ) -> dict:
     now = clock.now()
     with transaction.atomic():
-        existing_ids, existing_emails = _existing(rows)
         if phase == "commit":
-            leads = _capture_rows(run, rows, now)
+            # The pipeline's own outcome says which rows matched a stored lead: no lookup here.
+            outcomes = _capture_rows(run, rows, now)
+            part, issues = _classify(run, rows, phase, outcomes=outcomes)
+            _record_batch(run, rows, outcomes, now)
         else:
+            existing = _existing(rows)
             _check_rows(rows)
-            leads = {}
-        part, issues = _classify(run, rows, phase, existing_ids, existing_emails, leads)
+            part, issues = _classify(run, rows, phase, existing=existing)
         counts = _add(counts, part)
         ImportIssue.objects.bulk_create(issues, batch_size=500)
         _save_progress(run, phase, done + len(rows), counts, table, claimant, now)
     return counts
+
+
+def id_ranges(ids) -> list[list[int]]:
+    """[3, 4, 5, 9] → [[3, 5], [9, 9]]."""
+    out: list[list[int]] = []
+    for pk in sorted(ids):
+        if out and pk == out[-1][1] + 1:
+            out[-1][1] = pk
+        else:
+            out.append([pk, pk])
+    return out
+
+
+def _record_batch(run: _Run, rows: list[_Row], outcomes: dict, now: datetime) -> None:
+    created = [pk for pk, outcome in outcomes.values() if outcome == "created"]
+    if created:
+        ImportBatch.objects.create(
+            upload_id=run.imp.pk,
+            first_row=rows[0].number,
+            created=id_ranges(created),
+            created_count=len(created),
+            at=now,
+        )
+        _quiet(created)
+
+
+def _quiet(lead_ids: list[int]) -> None:
+    """Imported leads are not announced one by one: the people on a list did not write to us, so
+    no auto-response goes to them, and their owners get one digest when the import ends instead
+    of an email per lead. Predictions and `lead.created` webhooks still run, per lead."""
+    from leadline.core.models import Job
+
+    Job.objects.filter(kind="lead_captured", lead_id__in=lead_ids, status="pending").update(
+        kind="import_lead_captured"
+    )
+
+
+@handler("import_lead_captured")
+def announce_imported_lead(job, now: datetime) -> None:
+    """`lead_captured` for an imported lead, without the owner's email and the auto-response."""
+    from leadline.core.models import Job
+    from leadline.core.notify import webhook_jobs
+    from leadline.scoring.predict import predict_leads
+
+    lead = Lead.objects.filter(pk=job.lead_id).first()
+    if lead is None:  # the import was undone meanwhile
+        return
+    predict_leads([lead], now)
+    Job.objects.bulk_create(
+        Job(
+            kind=kind,
+            lead_id=lead.pk,
+            run_at=now,
+            created_at=now,
+            payload=payload,
+            dedupe_key=f"{kind}:{lead.pk}:{payload.get('webhook', '')}:{job.pk}",
+        )
+        for kind, payload in webhook_jobs("lead.created")
+    )
+
+
+@handler("import_digest")
+def send_digests(job, now: datetime) -> None:
+    """One email per owner when an import ends: how many of its new leads are theirs."""
+    from django.contrib.auth import get_user_model
+    from django.core.mail import send_mail
+
+    imp = Import.objects.filter(pk=job.payload.get("upload")).first()
+    if imp is None or imp.status != Status.DONE:
+        return
+    per_owner: dict[int, int] = {}
+    for ranges in imp.batches.values_list("created", flat=True).iterator(chunk_size=500):
+        ids = Q()
+        for first, last in ranges:
+            ids |= Q(pk__range=(first, last))
+        owned = Lead.objects.filter(ids, owner__isnull=False).values_list("owner_id", flat=True)
+        for owner_id in owned:
+            per_owner[owner_id] = per_owner.get(owner_id, 0) + 1
+    site = settings.SITE_URL.rstrip("/")
+    since = (imp.started_at or imp.created_at).strftime("%Y-%m-%dT%H:%M")
+    link = f"{site}/leads/?owner=me&created_after={since}"
+    if imp.campaign_id:
+        link += f"&campaign={imp.campaign_id}"
+    users = get_user_model().objects.filter(pk__in=per_owner).exclude(email="")
+    for user in users:
+        count = per_owner[user.pk]
+        plural = "s" if count != 1 else ""
+        send_mail(
+            f"{count:,} new lead{plural} for you from the import of {imp.filename}",
+            f"The import of {imp.filename}"
+            + (f" (campaign {imp.campaign})" if imp.campaign_id else "")
+            + f" gave you {count:,} new lead{plural}.\n\n{link}\n",
+            None,
+            [user.email],
+        )
 
 
 def _save_progress(
@@ -853,22 +982,12 @@ def _prepare_event(run: _Run, number: int, cells: list) -> _Row:
             data["at"] = moment if moment is not None else value
         else:
             data[target] = value
-    # Without an event id column, an event is identified by what it says (who, what, when), so
-    # importing the file again, resuming it, or importing a later export of the same list never
-    # counts an event twice; with no time either, by the file and row number.
-    if "id" not in data:
-        if isinstance(data.get("at"), datetime):
-            what = [
-                data.get("kind") or imp.event_kind,
-                data.get("email", "").lower(),
-                data.get("external_id", ""),
-                data["at"].isoformat(),
-                data["properties"],
-            ]
-            digest = hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()
-            data["id"] = f"row:{digest[:32]}"
-        else:
-            data["id"] = f"import:{imp.sha256[:16]}:{number}"
+    # Without an event id column, an event with a time is identified by what it says (who,
+    # what, when: `engagement.content_key`, the same as the API's), so importing the file again,
+    # resuming it, or a later export of the same list never counts an event twice; with no
+    # time either, by the file and the row number.
+    if "id" not in data and not isinstance(data.get("at"), datetime):
+        data["id"] = f"import:{imp.sha256[:16]}:{number}"
     row.data = data
     return row
 
@@ -942,9 +1061,12 @@ def _finish(imp: Import, phase: str, done: int, claimant: str) -> None:
             status=Status.CHECKED, rows_total=done, checked_at=now, bytes_done=imp.size
         )
         return
-    Import.objects.filter(pk=imp.pk, claimed_by=claimant).update(
-        status=Status.DONE, rows_total=done, finished_at=now, bytes_done=imp.size
-    )
+    with transaction.atomic():
+        finished = Import.objects.filter(pk=imp.pk, claimed_by=claimant).update(
+            status=Status.DONE, rows_total=done, finished_at=now, bytes_done=imp.size
+        )
+        if finished and imp.kind == ImportKind.LEADS:
+            enqueue("import_digest", run_at=now, upload=imp.pk)
     if imp.stored:
         # The upload held personal data only to be imported; the report keeps what went wrong.
         Path(imp.path).unlink(missing_ok=True)
@@ -994,14 +1116,203 @@ def run_import_job(job, now: datetime) -> None:
         enqueue_run(imp, now, after=f"job{job.pk}")
 
 
+# --- undo ---------------------------------------------------------------------------------------
+
+# Timeline events that mean the lead came again from elsewhere after the import (a form, another
+# file, an engagement feed): someone besides the import knows this lead, so undo keeps it.
+AGAIN_KINDS = ("recaptured", "engagement", "consent")
+UNDO_INLINE_LEADS = 5000
+
+
+def can_undo(imp: Import) -> str:
+    """Why this import cannot be undone ('' when it can)."""
+    if imp.kind != ImportKind.LEADS:
+        return "an events import cannot be undone: its events are on the leads' timelines"
+    if imp.status == Status.UNDONE:
+        return "this import was already undone"
+    if imp.phase != "commit" or imp.status not in (Status.DONE, Status.FAILED, Status.UNDOING):
+        return "only an import that stored leads can be undone"
+    return ""
+
+
+def start_undo(imp: Import, actor=None, now: datetime | None = None) -> Import:
+    """Begin undoing a committed import: it is stopped for good, then its leads go batch by
+    batch (resumable like the import itself)."""
+    now = now or clock.now()
+    imp.refresh_from_db()
+    problem = can_undo(imp)
+    if problem:
+        raise DomainError({"": problem})
+    if imp.status != Status.UNDOING:
+        # The cut-off for "came again from elsewhere": once the import stopped writing.
+        last = imp.batches.order_by("-at").values_list("at", flat=True).first()
+        cutoff = max(filter(None, [imp.finished_at, last]), default=now)
+        moved = Import.objects.filter(pk=imp.pk, status=imp.status, phase="commit").update(
+            status=Status.UNDOING,
+            undone_by=actor,
+            undone_at=cutoff,  # the cut-off until the undo finishes, then when it finished
+            undo_counts={"removed": 0, "kept": 0},
+            error="",
+        )
+        if not moved:
+            raise DomainError(
+                {"": "the import changed meanwhile; reload and try again"}, status=409
+            )
+    imp.refresh_from_db()
+    return imp
+
+
+def run_undo(imp: Import, *, claimant: str | None = None, budget: float | None = None) -> bool:
+    """Undo up to `budget` seconds of an import's batches; True when there is more to do."""
+    claimant = claimant or claimant_id("undo")
+    now = clock.now()
+    imp.refresh_from_db()
+    if imp.status != Status.UNDOING:
+        return False
+    if not claim(imp, claimant, now):
+        raise DomainError(
+            {"": f"import {imp.pk} is being run by {imp.claimed_by}; try again when it stops"},
+            status=409,
+        )
+    started = time.monotonic()
+    try:
+        while (batch := imp.batches.order_by("first_row").first()) is not None:
+            with transaction.atomic():
+                removed, kept = _undo_batch(imp, batch, imp.undone_at, now)
+                batch.delete()
+                mine = Import.objects.filter(pk=imp.pk, claimed_by=claimant, status=Status.UNDOING)
+                if not mine.update(
+                    undo_counts=_undo_add(imp, removed, kept), lease_until=now + LEASE
+                ):
+                    raise ClaimLost()
+            imp.refresh_from_db()
+            if budget is not None and time.monotonic() - started > budget:
+                return imp.batches.exists()
+        _finish_undo(imp, claimant)
+        return False
+    except ClaimLost:
+        return False
+    finally:
+        release(imp, claimant)
+
+
+def _undo_add(imp: Import, removed: int, kept: int) -> dict:
+    counts = imp.undo_counts or {}
+    return {"removed": counts.get("removed", 0) + removed, "kept": counts.get("kept", 0) + kept}
+
+
+def _undo_batch(imp: Import, batch: ImportBatch, cutoff: datetime, now: datetime):
+    """Delete the leads this batch created that nobody has worked or captured again since;
+    report the others (kept, with the reason) in the import's report."""
+    from leadline.core.models import Job
+    from leadline.leads.models import Activity, Event
+
+    ids = [pk for first, last in batch.created for pk in range(first, last + 1)]
+    leads = {
+        pk: (status, merged, converted)
+        for pk, status, merged, converted in Lead.objects.filter(pk__in=ids).values_list(
+            "pk", "status", "merged_into_id", "converted_opportunity_id"
+        )
+    }
+    why: dict[int, str] = {}
+    for pk, (status, merged, converted) in leads.items():
+        if merged:
+            why[pk] = f"merged into lead {merged}"
+        elif converted:
+            why[pk] = "converted to an opportunity"
+        elif status != "new":
+            why[pk] = f"worked since the import (now {status})"
+    present = list(leads)
+    for pk in Lead.objects.filter(merged_into__in=present).values_list("merged_into", flat=True):
+        why.setdefault(pk, "other leads were merged into it")
+    for pk in Activity.objects.filter(lead__in=present).values_list("lead_id", flat=True):
+        why.setdefault(pk, "a rep logged activity on it")
+    again = Event.objects.filter(lead__in=present, kind__in=AGAIN_KINDS, at__gt=cutoff)
+    for pk, kind in again.values_list("lead_id", "kind"):
+        how = "engaged" if kind == "engagement" else "was captured again"
+        why.setdefault(pk, f"{how} after the import")
+    removable = [pk for pk in present if pk not in why]
+    if removable:
+        Job.objects.filter(lead_id__in=removable, status="pending").delete()
+        Lead.objects.filter(pk__in=removable).delete()
+    ImportIssue.objects.bulk_create(
+        [
+            ImportIssue(
+                upload=imp,
+                phase="undo",
+                row=batch.first_row,
+                kind=ImportIssue.Kind.WARNING,
+                column="(row)",
+                reason=f"kept lead {pk}: {reason}"[:500],
+                lead_id=pk,
+            )
+            for pk, reason in sorted(why.items())
+        ]
+    )
+    return len(removable), len(why)
+
+
+def _finish_undo(imp: Import, claimant: str) -> None:
+    now = clock.now()
+    with transaction.atomic():
+        done = Import.objects.filter(pk=imp.pk, claimed_by=claimant, status=Status.UNDOING).update(
+            status=Status.UNDONE, phase="", rows_done=0, bytes_done=0, undone_at=now
+        )
+        # The list's price comes off its campaign (once), as the leads it paid for are gone.
+        if done and imp.cost_recorded and imp.campaign_id:
+            if Import.objects.filter(pk=imp.pk, cost_recorded=True).update(cost_recorded=False):
+                Campaign.objects.filter(pk=imp.campaign_id).update(cost=F("cost") - imp.cost)
+    imp.refresh_from_db()
+
+
+def undo(imp: Import, actor=None) -> Import:
+    """Undo an import: now for a small one, in the worker's slices for a large one."""
+    imp = start_undo(imp, actor)
+    created = sum(imp.batches.values_list("created_count", flat=True))
+    if created <= getattr(settings, "LEADLINE_UNDO_INLINE_LEADS", UNDO_INLINE_LEADS):
+        while run_undo(imp, claimant=claimant_id("inline-undo")):
+            pass
+    else:
+        enqueue("import_undo", run_at=clock.now(), upload=imp.pk)
+    imp.refresh_from_db()
+    return imp
+
+
+@handler("import_undo")
+def run_undo_job(job, now: datetime) -> None:
+    imp = Import.objects.filter(pk=job.payload.get("upload")).first()
+    if imp is None or imp.status != Status.UNDOING:
+        return
+    after = now
+    try:
+        more = run_undo(imp, claimant=claimant_id(f"job{job.pk}"), budget=JOB_SLICE_SECONDS)
+    except DomainError as exc:
+        if exc.status != 409:
+            raise
+        more, after = True, now + timedelta(seconds=30)  # another process has it: look later
+    if more:
+        enqueue(
+            "import_undo",
+            run_at=after,
+            upload=imp.pk,
+            dedupe_key=f"import-undo:{imp.pk}:job{job.pk}"[:120],
+        )
+
+
 # --- report -------------------------------------------------------------------------------------
 
 REPORT_COLUMNS = ["row", "outcome", "column", "value", "reason", "lead_id"]
 
 
+def default_report_phase(imp: Import) -> str:
+    if imp.status in (Status.UNDOING, Status.UNDONE):
+        return "undo"
+    return "commit" if imp.phase == "commit" else "dry_run"
+
+
 def report_rows(imp: Import, phase: str | None = None):
     """The per-row report of the last phase run, in row order (for the CSV download)."""
-    phase = phase or ("commit" if imp.phase == "commit" else "dry_run")
+    phase = phase or default_report_phase(imp)
     qs = ImportIssue.objects.filter(upload=imp, phase=phase).order_by("row", "id")
     for issue in qs.iterator(chunk_size=2000):
         yield [
@@ -1061,3 +1372,15 @@ COUNT_LABELS = {
 def summary(counts: dict) -> str:
     keys = EVENT_COUNT_KEYS if "attached" in counts else COUNT_KEYS
     return ", ".join(f"{counts.get(k, 0):,} {COUNT_LABELS[k]}" for k in keys)
+
+
+def undo_summary(imp: Import) -> str:
+    counts = imp.undo_counts or {}
+    removed, kept = counts.get("removed", 0), counts.get("kept", 0)
+    text = f"{removed:,} lead{'s' if removed != 1 else ''} removed"
+    if kept:
+        text += f", {kept:,} kept because they were worked or captured again since (see the report)"
+    updated = (imp.counts or {}).get("duplicate_existing", 0)
+    if updated:
+        text += f"; {updated:,} leads that existed before keep what the import added to them"
+    return text + "."

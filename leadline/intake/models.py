@@ -52,6 +52,8 @@ class Import(models.Model):
         IMPORTING = "importing", "Importing"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        UNDOING = "undoing", "Undo in progress"
+        UNDONE = "undone", "Undone"
 
     kind = models.CharField(max_length=10, choices=ImportKind.choices, default=ImportKind.LEADS)
     filename = models.CharField(max_length=255)
@@ -91,6 +93,9 @@ class Import(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    undo_counts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -100,7 +105,7 @@ class Import(models.Model):
 
     @property
     def is_running(self) -> bool:
-        return self.status in (self.Status.CHECKING, self.Status.IMPORTING)
+        return self.status in (self.Status.CHECKING, self.Status.IMPORTING, self.Status.UNDOING)
 
     @property
     def percent(self) -> int:
@@ -135,6 +140,24 @@ class ImportIssue(models.Model):
     class Meta:
         ordering = ["row", "id"]
         indexes = [models.Index(fields=["upload", "phase", "row"], name="import_issue_row")]
+
+
+class ImportBatch(models.Model):
+    """The leads one committed batch of an import created, so the import can be undone.
+
+    Written in the batch's own transaction; the ids are kept as ranges ([[first, last], …]),
+    which a batch's bulk insert makes nearly always a single one.
+    """
+
+    upload = models.ForeignKey(Import, models.CASCADE, related_name="batches")
+    first_row = models.PositiveIntegerField()
+    created = models.JSONField(default=list)
+    created_count = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_row"]
+        indexes = [models.Index(fields=["upload", "first_row"], name="import_batch_row")]
 
 
 class FormFieldType(models.TextChoices):
@@ -226,6 +249,9 @@ class Submission(models.Model):
     data = models.JSONField(default=dict, blank=True, help_text="the values as posted")
     lead_data = models.JSONField(default=dict, blank=True, help_text="what goes to the pipeline")
     ip = models.GenericIPAddressField(null=True, blank=True)
+    ip_block = models.CharField(
+        max_length=50, blank=True, help_text="what the per-IP limit counts: an IPv6 /64 or the IPv4"
+    )
     user_agent = models.CharField(max_length=300, blank=True)
     origin = models.CharField(max_length=300, blank=True)
     page_url = models.CharField(max_length=1000, blank=True)
@@ -243,6 +269,7 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["form", "status", "received_at"], name="submission_form_status"),
             models.Index(fields=["ip", "received_at"], name="submission_ip"),
+            models.Index(fields=["ip_block", "received_at"], name="submission_ip_block"),
             models.Index(fields=["form", "received_at"], name="submission_form_at"),
         ]
 
@@ -256,6 +283,10 @@ class EventType(models.Model):
     kind = models.SlugField(max_length=40, unique=True)
     label = models.CharField(max_length=100)
     creates_lead = models.BooleanField(default=False)
+    reengages = models.BooleanField(
+        default=False,
+        help_text="Brings a nurtured lead back to working, with a follow-up for its owner",
+    )
     lead_source = models.CharField(max_length=40, choices=Source.choices, default=Source.OTHER)
     is_active = models.BooleanField(default=True)
 

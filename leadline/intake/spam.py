@@ -1,5 +1,6 @@
 """Spam signals for public forms: plain functions over text and hosts, no database."""
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -81,3 +82,19 @@ def email_domain_blocked(email: str, blocked: list[str]) -> bool:
         if entry and (domain == entry or domain.endswith("." + entry)):
             return True
     return False
+
+
+def ip_block(ip: str | None) -> str:
+    """What a per-IP limit counts: an IPv4 address, or the /64 network of an IPv6 one (a home
+    or phone connection gets a whole /64, and picking a new address in it is free)."""
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

@@ -175,7 +175,7 @@ class Table:
     def _xlsx_rows(self) -> Iterator[tuple[int, list]]:
         workbook = _open_workbook(self.path)
         try:
-            sheet = _data_sheet(workbook)
+            sheet, _stated = _data_sheet(workbook)
             for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
                 yield number, [excel_value(c) for c in cells]
         finally:
@@ -204,8 +204,11 @@ def excel_value(value):
         return value.isoformat(sep=" ")
     if isinstance(value, date | time):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        # What Excel shows: 15 significant digits, not binary noise (0.30000000000000004).
+        return format(value, ".15g")
     return value if isinstance(value, str) else str(value)
 
 
@@ -219,14 +222,23 @@ def _open_workbook(path: Path):
 
 
 def _data_sheet(workbook):
-    """The active sheet, or the first one with anything in it."""
-    sheet = workbook.active
-    if sheet is not None and sheet.max_row and sheet.max_row > 1:
-        return sheet
-    for candidate in workbook.worksheets:
-        if candidate.max_row and candidate.max_row > 1:
-            return candidate
-    return sheet or workbook.worksheets[0]
+    """The active sheet, or the first one with more than a header in it, and the number of rows
+    the sheet says it has (only an estimate: some programs write a wrong size, so every row is
+    read whatever the sheet says)."""
+    sheets = [workbook.active] if workbook.active is not None else []
+    sheets += [s for s in workbook.worksheets if s is not workbook.active]
+    first = None
+    for sheet in sheets:
+        stated = getattr(sheet, "max_row", None)
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        rows = itertools.islice(sheet.iter_rows(values_only=True), 50)
+        filled = sum(1 for cells in rows if not _blank(cells))
+        if first is None:
+            first = (sheet, stated)
+        if filled > 1:
+            return sheet, stated
+    return first
 
 
 HEADER_SPACES = re.compile(r"\s+")
@@ -243,6 +255,30 @@ def _header_names(cells: list) -> list[str]:
                 name = f"{name} ({seen[name]})"
         out.append(name)
     return out
+
+
+def _find_header(source) -> tuple[list[str], int]:
+    """The header row: the first non-blank one, unless it is a title above the table (a report
+    export's "Leads by source" line, its filters): a line of a single cell, followed within the
+    next rows by one with several."""
+    candidates = []
+    for number, cells in source:
+        if is_bad_row(cells) or _blank(cells):
+            continue
+        candidates.append((number, cells))
+        if len(candidates) == 10:
+            break
+    if not candidates:
+        return [], 1
+    tables = [c for c in candidates if not _is_title(c[1])]
+    number, cells = tables[0] if tables else candidates[0]
+    return _header_names(cells), number
+
+
+def _is_title(cells: list) -> bool:
+    # A CSV line "Leads by source" has one cell; "Email,," has three (an empty-named column).
+    # In a workbook, the cells after a title are None.
+    return all(c is None for c in cells[1:])
 
 
 def sniff_format(head: bytes, path: Path) -> str:
@@ -275,16 +311,12 @@ def open_table(path, *, encoding: str = "", delimiter: str = "") -> Table:
     else:
         workbook = _open_workbook(path)
         try:
-            sheet = _data_sheet(workbook)
-            table.estimated_rows = max(0, (sheet.max_row or 1) - 1) or None
+            _sheet, stated = _data_sheet(workbook)
+            table.estimated_rows = max(0, (stated or 1) - 1) or None
         finally:
             workbook.close()
     source = table._xlsx_rows() if table.format == "xlsx" else table._csv_rows()
-    for number, cells in source:
-        if is_bad_row(cells) or _blank(cells):
-            continue
-        table.headers, table.header_row = _header_names(cells), number
-        break
+    table.headers, table.header_row = _find_header(source)
     source.close()
     if not any(table.headers):
         raise TableError("no header row found")

@@ -24,6 +24,8 @@ from leadline.core.errors import DomainError
 from leadline.intake import columns, spam
 from leadline.intake.models import FormFieldType, FreeMail, Submission
 from leadline.intake.pipeline import capture
+from leadline.leads.actions import record
+from leadline.leads.models import Lead
 from leadline.quality.normalize import is_free_mail, normalize_email
 
 log = logging.getLogger("leadline.forms")
@@ -328,10 +330,11 @@ def lead_data(form, clean: dict, values) -> dict:
         value = _get(values, name)
         if value and not isinstance(value, list):
             data[name] = str(value).strip()[:100]
-    if form.consent_enabled:
-        data["consent_email"] = bool(clean.get(CONSENT_FIELD))
-        if clean.get(CONSENT_FIELD):
-            data["consent_text"] = form.consent_text
+    if form.consent_enabled and clean.get(CONSENT_FIELD):
+        # Only a ticked box says anything: an unticked one on a later form is not a withdrawal
+        # of the consent the lead gave before (a new lead is marked "not given" after capture).
+        data["consent_email"] = True
+        data["consent_text"] = form.consent_text
     return data
 
 
@@ -393,7 +396,9 @@ def submit(form, values, meta: Meta, now: datetime | None = None) -> Outcome:
     sub = Submission(
         form=form,
         received_at=now,
-        ip=meta.ip or None,
+        # A forwarded-for header can say anything: only a real address is stored and counted.
+        ip=meta.ip if spam.ip_block(meta.ip) else None,
+        ip_block=spam.ip_block(meta.ip),
         user_agent=meta.user_agent[:300],
         origin=(meta.origin or meta.referer)[:300],
         page_url=str(_get(values, PAGE_FIELD) or meta.referer or "")[:1000],
@@ -413,12 +418,12 @@ def submit(form, values, meta: Meta, now: datetime | None = None) -> Outcome:
         )
     if (
         form.per_ip_per_hour
-        and meta.ip
-        and _recent(Submission.objects.filter(ip=meta.ip), now) >= form.per_ip_per_hour
+        and sub.ip_block
+        and _recent(Submission.objects.filter(ip_block=sub.ip_block), now) >= form.per_ip_per_hour
     ):
         return _refuse(
             sub,
-            [f"more than {form.per_ip_per_hour} posts from {meta.ip} in an hour"],
+            [f"more than {form.per_ip_per_hour} posts from {sub.ip_block} in an hour"],
             429,
             "Too many submissions from your network; please try again later.",
         )
@@ -502,6 +507,38 @@ def _capture(sub: Submission, actor, now: datetime) -> None:
     sub.status = Submission.Status.ACCEPTED
     sub.lead, sub.outcome = result.lead, result.outcome
     sub.save()
+    if result.outcome != "replayed":
+        _record_consent(sub, result, actor)
+
+
+def _record_consent(sub: Submission, result, actor) -> None:
+    """The proof of consent on the lead: when, the wording agreed to, on which form and page,
+    from which address (the submission keeps what was posted)."""
+    form = sub.form
+    if not form.consent_enabled:
+        return
+    lead = result.lead
+    if not sub.lead_data.get("consent_email"):
+        if result.created:
+            Lead.objects.filter(pk=lead.pk, consent_email=None).update(consent_email=False)
+        return
+    given = sub.received_at  # when the visitor ticked it, even if an admin released it later
+    Lead.objects.filter(pk=lead.pk).update(
+        consent_email=True, consent_text=form.consent_text, consent_at=given
+    )
+    lead.consent_email, lead.consent_text, lead.consent_at = True, form.consent_text, given
+    record(
+        lead,
+        "consent",
+        f"Agreed to emails on the form “{form.name}”",
+        given,
+        actor,
+        form=form.pk,
+        submission=sub.pk,
+        wording=form.consent_text,
+        page=sub.page_url,
+        ip=sub.ip,
+    )
 
 
 # --- quarantine ---------------------------------------------------------------------------------
@@ -518,6 +555,18 @@ def release(sub: Submission, actor, now: datetime | None = None) -> Submission:
         locked.reasons = [*locked.reasons, f"released by {actor}"]
         _capture(locked, actor, now)
     return locked
+
+
+def delete_quarantined(form=None, before: datetime | None = None) -> int:
+    """An admin clears a spam wave: every quarantined submission (of one form, received up to
+    `before` — what the admin saw), and only those. Returns how many."""
+    qs = Submission.objects.filter(status=Submission.Status.QUARANTINED)
+    if form is not None:
+        qs = qs.filter(form=form)
+    if before is not None:
+        qs = qs.filter(received_at__lte=before)
+    deleted, _ = qs.delete()
+    return deleted
 
 
 def delete(sub: Submission) -> None:

@@ -1,44 +1,44 @@
-from django import forms
 from django.contrib import admin
 
-from leadline.core.conditions import validate
-from leadline.scoring.models import RuleSetVersion, ScoringRule
+from leadline.scoring import ruleset
+from leadline.scoring.models import MqlPolicy, RuleGroup, RuleSetVersion, ScoringRule
 from leadline.scoring.versions import snapshot
 
-
-class ScoringRuleForm(forms.ModelForm):
-    class Meta:
-        model = ScoringRule
-        fields = "__all__"
-
-    def clean(self):
-        data = super().clean()
-        problems = validate(
-            [{"field": data.get("field"), "op": data.get("op"), "value": data.get("value")}]
-        )
-        if problems:
-            raise forms.ValidationError({"op": problems})
-        return data
+# The rule editor (/scoring/rules/) is the place to edit rules; the admin checks the same things
+# (the model's `clean`) and versions every change the same way.
 
 
 @admin.register(ScoringRule)
 class ScoringRuleAdmin(admin.ModelAdmin):
-    form = ScoringRuleForm
-    list_display = ("label", "kind", "field", "op", "value", "points", "is_active")
-    list_filter = ("kind", "is_active")
+    list_display = ("label", "kind", "group", "field", "op", "value", "points", "is_active")
+    list_filter = ("kind", "group", "is_active")
     list_editable = ("points", "is_active")
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        snapshot(f"{'Changed' if change else 'Added'} “{obj.label}” ({request.user})")
+        ruleset.save_rule({}, obj, request.user)
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        snapshot(f"Deleted “{obj.label}” ({request.user})")
+        ruleset.delete_rule(obj, request.user)
 
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
         snapshot(f"Deleted rules ({request.user})")
+
+
+@admin.register(RuleGroup)
+class RuleGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "cap")
+
+    def save_model(self, request, obj, form, change):
+        ruleset.save_group({}, obj, request.user)
+
+    def delete_model(self, request, obj):
+        ruleset.delete_group(obj, request.user)
+
+
+@admin.register(MqlPolicy)
+class MqlPolicyAdmin(admin.ModelAdmin):
+    list_display = ("team", "create_task", "task_title", "task_due_hours", "reroute")
 
 
 @admin.register(RuleSetVersion)

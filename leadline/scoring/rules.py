@@ -60,6 +60,8 @@ class Rule:
     op: str
     value: object
     points: int
+    group: str = ""  # the rule group's name, when it has one
+    cap: int | None = None  # the most points the group's rules give together
     test: Callable[[dict], bool] = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -128,8 +130,28 @@ def compile_conditions(conditions) -> Callable[[dict], bool]:
 def load_rules() -> list[Rule]:
     from leadline.scoring.models import ScoringRule
 
-    rows = ScoringRule.objects.filter(is_active=True).order_by("kind", "order", "id")
-    return [Rule(r.id, r.kind, r.label, r.field, r.op, r.value, r.points) for r in rows]
+    rows = (
+        ScoringRule.objects.filter(is_active=True)
+        .select_related("group")
+        .order_by("kind", "order", "id")
+    )
+    return [rule_of(r) for r in rows]
+
+
+def rule_of(row) -> Rule:
+    """The scoring form of a ScoringRule row (saved or not)."""
+    group = row.group if row.group_id else None
+    return Rule(
+        row.id,
+        row.kind,
+        row.label,
+        row.field,
+        row.op,
+        row.value,
+        row.points,
+        group.name if group else "",
+        group.cap if group else None,
+    )
 
 
 @dataclass
@@ -150,18 +172,41 @@ def decay_factor(
 
 
 def score(record: dict, rules: list[Rule], now: datetime) -> Score:
-    """Score a lead's fields (a dict with derived keys such as free_mail, seniority)."""
+    """Score a lead's fields (a dict with derived keys such as free_mail, seniority).
+
+    A capped group's positive points add up to at most its cap (a part shows what was cut);
+    negative points always count. Engagement then decays with its half-life."""
     parts, fit, raw_engagement = [], 0, 0
+    capped: dict[str, list] = {}  # group → [kind, cap, positive points given]
     for rule in rules:
         if not rule.test(record):
             continue
-        parts.append(
-            {"kind": rule.kind, "label": rule.label, "points": rule.points, "rule": rule.id}
-        )
+        part = {"kind": rule.kind, "label": rule.label, "points": rule.points, "rule": rule.id}
+        if rule.group:
+            part["group"] = rule.group
+        parts.append(part)
         if rule.kind == "fit":
             fit += rule.points
         else:
             raw_engagement += rule.points
+        if rule.cap is not None and rule.points > 0:
+            capped.setdefault(rule.group, [rule.kind, rule.cap, 0])[2] += rule.points
+    for group, (kind, cap, given) in capped.items():
+        if given <= cap:
+            continue
+        parts.append(
+            {
+                "kind": kind,
+                "label": f"{group}: capped at {cap}",
+                "points": cap - given,
+                "rule": None,
+                "group": group,
+            }
+        )
+        if kind == "fit":
+            fit += cap - given
+        else:
+            raw_engagement += cap - given
     factor = decay_factor(record.get("last_engaged_at"), now)
     engagement = round(raw_engagement * factor)
     if engagement != raw_engagement:

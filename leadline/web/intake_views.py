@@ -19,8 +19,11 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -28,9 +31,11 @@ from leadline.core.choices import Source
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
 from leadline.core.models import Campaign
-from leadline.intake import columns, exports, imports, webforms
+from leadline.intake import columns, engagement, exports, imports, webforms
 from leadline.intake.access import can_manage_intake
 from leadline.intake.models import (
+    EngagementEvent,
+    EventType,
     Form,
     FormFieldType,
     FreeMail,
@@ -156,9 +161,9 @@ def import_detail(request, import_id: int):
 def _detail_context(imp: Import, options, mapping_errors: dict) -> dict:
     if imp.kind != ImportKind.EVENTS:
         options.fields.pop("event_kind", None)
-    phase = "commit" if imp.phase == "commit" else "dry_run"
+    phase = imports.default_report_phase(imp)
     issues = ImportIssue.objects.filter(upload=imp, phase=phase)[:25]
-    counts = imp.counts if phase == "commit" else imp.dry_counts
+    counts = imp.dry_counts if phase == "dry_run" else imp.counts
     keys = imports.EVENT_COUNT_KEYS if imp.kind == ImportKind.EVENTS else imports.COUNT_KEYS
     return {
         "count_items": [(k, imports.COUNT_LABELS[k], counts.get(k, 0)) for k in keys],
@@ -171,7 +176,17 @@ def _detail_context(imp: Import, options, mapping_errors: dict) -> dict:
         "counts": counts,
         "issues": issues,
         "campaigns": Campaign.objects.values_list("name", flat=True)[:200],
+        "recognised": RECOGNISED.get(imp.id_namespace, ""),
+        "undo_problem": imports.can_undo(imp),
+        "undo_summary": imports.undo_summary(imp) if imp.status == Import.Status.UNDONE else "",
+        "report_phase": phase,
     }
+
+
+RECOGNISED = {
+    "salesforce": "Recognised as a Salesforce export: its columns are mapped for you.",
+    "hubspot": "Recognised as a HubSpot export: its columns are mapped for you.",
+}
 
 
 @login_required
@@ -233,6 +248,21 @@ def import_commit(request, import_id: int):
 
 
 @login_required
+@require_POST
+def import_undo(request, import_id: int):
+    _manager(request.user)
+    imp = get_object_or_404(Import, pk=import_id)
+    try:
+        imp = imports.undo(imp, request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        if imp.status == Import.Status.UNDONE:
+            messages.success(request, f"Import undone: {imports.undo_summary(imp)}")
+    return redirect("intake_import", imp.pk)
+
+
+@login_required
 def import_progress(request, import_id: int):
     _manager(request.user)
     imp = get_object_or_404(Import, pk=import_id)
@@ -244,7 +274,9 @@ def import_progress(request, import_id: int):
             "rows_done": imp.rows_done,
             "rows_total": imp.rows_total,
             "percent": imp.percent,
-            "counts": imp.counts if imp.phase == "commit" else imp.dry_counts,
+            "counts": imp.undo_counts
+            if imp.status == Import.Status.UNDOING
+            else (imp.counts if imp.phase == "commit" else imp.dry_counts),
             "running": imp.is_running,
             "error": imp.error,
         }
@@ -255,8 +287,8 @@ def import_progress(request, import_id: int):
 def import_report(request, import_id: int):
     _manager(request.user)
     imp = get_object_or_404(Import, pk=import_id)
-    phase = request.GET.get("phase") or ("commit" if imp.phase == "commit" else "dry_run")
-    if phase not in ("commit", "dry_run"):
+    phase = request.GET.get("phase") or imports.default_report_phase(imp)
+    if phase not in ("commit", "dry_run", "undo"):
         raise Http404("no such report")
 
     lines = imports.report_lines(imp, phase)
@@ -264,6 +296,65 @@ def import_report(request, import_id: int):
     name = f"import-{imp.pk}-{phase.replace('_', '-')}-report.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# --- engagement events ------------------------------------------------------------------------
+
+
+class EventTypeForm(forms.Form):
+    kind = forms.SlugField(max_length=40, help_text="As feeds send it, e.g. trial_started")
+    label = forms.CharField(max_length=100, required=False)
+    creates_lead = forms.BooleanField(required=False, label="Creates a lead when none matches")
+    reengages = forms.BooleanField(required=False, label="Brings a nurtured lead back")
+    lead_source = forms.ChoiceField(choices=Source.choices, initial=Source.OTHER)
+    is_active = forms.BooleanField(required=False, initial=True, label="Accepted")
+
+
+@login_required
+def event_types(request):
+    """The kinds of engagement event feeds may send, what each does, and the latest events."""
+    _manager(request.user)
+    add = EventTypeForm(request.POST if "add" in request.POST else None, prefix="new")
+    if request.method == "POST":
+        current = None
+        if "add" in request.POST:
+            data = add.cleaned_data if add.is_valid() else None
+        else:
+            current = get_object_or_404(EventType, pk=request.POST.get("id"))
+            data = {
+                "label": request.POST.get("label", current.label),
+                "lead_source": request.POST.get("lead_source", current.lead_source),
+                **{f: f in request.POST for f in ("creates_lead", "reengages", "is_active")},
+            }
+        if data is not None:
+            try:
+                saved = engagement.save_event_type(current, data)
+            except DomainError as exc:
+                if current is not None:
+                    messages.error(request, f"{current.kind}: {exc}")
+                    return redirect("intake_event_types")
+                for key, message in exc.errors.items():
+                    add.add_error(key if key in add.fields else None, message)
+            else:
+                messages.success(request, f"Saved the event type {saved.kind}.")
+                return redirect("intake_event_types")
+    status = request.GET.get("status", "")
+    recent = EngagementEvent.objects.select_related("lead")
+    if status in EngagementEvent.Status.values:
+        recent = recent.filter(status=status)
+    return render(
+        request,
+        "intake/event_types.html",
+        {
+            "types": EventType.objects.all(),
+            "sources": Source.choices,
+            "add": add,
+            "recent": recent[:50],
+            "status": status,
+            "statuses": EngagementEvent.Status.choices,
+        },
+        status=422 if add.errors else 200,
+    )
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -402,6 +493,7 @@ def embed_snippet(request, form: Form) -> str:
             "token_url": base + reverse("form_token", args=[form.slug]),
             "fields": _public_fields(form, {}, {}),
             "embed": True,
+            **_hidden(),
         },
     )
 
@@ -473,6 +565,8 @@ def submission_list(request):
             "page": page,
             "status": status,
             "statuses": Submission.Status.choices,
+            "form_id": request.GET.get("form", "") if request.GET.get("form", "").isdigit() else "",
+            "now": clock.now(),
         },
     )
 
@@ -491,7 +585,29 @@ def submission_review(request, submission_id: int, action: str):
             messages.success(request, "Deleted as spam.")
     except DomainError as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or reverse("intake_submissions"))
+    return redirect(_next(request))
+
+
+def _next(request) -> str:
+    """Back to the page the button was on: a path of this site only."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("intake_submissions")
+
+
+@login_required
+@require_POST
+def submission_clear(request):
+    """Delete every quarantined submission listed (of one form when filtered) as spam."""
+    _manager(request.user)
+    form = None
+    if request.POST.get("form", "").isdigit():
+        form = get_object_or_404(Form, pk=int(request.POST["form"]))
+    before = parse_datetime(request.POST.get("before", ""))
+    deleted = webforms.delete_quarantined(form, before)
+    messages.success(request, f"Deleted {deleted} quarantined submission{pluralize(deleted)}.")
+    return redirect(_next(request))
 
 
 # --- public form endpoints (no login; CSRF-exempt, protected by origin, honeypot, timing) -----
@@ -554,17 +670,36 @@ def _wants_json(request) -> bool:
     )
 
 
+def _hidden(source=None) -> dict:
+    """The attribution fields, carried from the link (or from the post when the form comes
+    back with errors), so that a visitor who mistyped keeps their campaign."""
+    source = source or {}
+
+    def text(name: str, limit: int) -> str:
+        value = source.get(name) or ""
+        return value[:limit] if isinstance(value, str) else ""
+
+    return {
+        "hidden_utm": [(name, text(name, 100)) for name in webforms.UTM_FIELDS],
+        "hidden_page": text(webforms.PAGE_FIELD, 1000),
+    }
+
+
 def _render_public(request, form: Form, *, values=None, errors=None, token="", status=200):
+    errors = errors or {}
+    source = request.POST if request.method == "POST" else request.GET
     return render(
         request,
         "intake/form_page.html",
         {
             "form": form,
-            "fields": _public_fields(form, values or {}, errors or {}),
-            "errors": errors or {},
+            "fields": _public_fields(form, values or {}, errors),
+            "errors": errors,
+            "general_error": errors.get(""),
             "token": token or webforms.issue_token(form),
             "values": values or {},
             "action": reverse("form_public", args=[form.slug]),
+            **_hidden(source),
         },
         status=status,
     )
@@ -598,7 +733,8 @@ def form_public(request, slug: str):
             )
     outcome = webforms.submit(form, values, _meta(request))
     if _wants_json(request):
-        body = {"ok": outcome.ok, "message": outcome.message}
+        # A problem that is no single field's (say, nothing to reach the person by) is the message.
+        body = {"ok": outcome.ok, "message": outcome.errors.get("") or outcome.message}
         if outcome.errors:
             body["errors"] = outcome.errors
         if outcome.ok and outcome.redirect:
@@ -649,13 +785,16 @@ urlpatterns = [
     path("imports/<int:import_id>/", import_detail, name="intake_import"),
     path("imports/<int:import_id>/configure/", import_configure, name="intake_import_configure"),
     path("imports/<int:import_id>/commit/", import_commit, name="intake_import_commit"),
+    path("imports/<int:import_id>/undo/", import_undo, name="intake_import_undo"),
     path("imports/<int:import_id>/progress/", import_progress, name="intake_import_progress"),
     path("imports/<int:import_id>/report.csv", import_report, name="intake_import_report"),
     path("leads/export/", lead_export, name="intake_export"),
+    path("events/", event_types, name="intake_event_types"),
     path("forms/", form_list, name="intake_forms"),
     path("forms/new/", form_edit, name="intake_form_new"),
     path("forms/<int:form_id>/", form_edit, name="intake_form"),
     path("forms/submissions/", submission_list, name="intake_submissions"),
+    path("forms/submissions/clear/", submission_clear, name="intake_submissions_clear"),
     path(
         "forms/submissions/<int:submission_id>/release/",
         submission_review,

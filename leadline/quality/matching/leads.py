@@ -47,5 +47,9 @@ def lead_settings() -> Settings:
         BlockingRule("s", (name.fc, sound), window=5, order=(loc.city, org.c)),
         BlockingRule("c", (org.c, name.fc), window=10, order=(name.l,)),
     )
-    families = (("e", "u"), ("p",), ("n", "i", "s"), ("c",))
-    return Settings("leads/1", (name, email, org, loc), rules, ("e", "n", "p"), families)
+    # The exact address ("e") and the same mailbox name at another domain ("u") are apart:
+    # pairs sharing an address are nearly all one person, pairs sharing only the mailbox name
+    # mostly namesakes; as one family they made an exact address weak evidence (pairwise F1
+    # 0.938 -> 0.943 on the 100k benchmark, precision unchanged).
+    families = (("e",), ("u",), ("p",), ("n", "i", "s"), ("c",))
+    return Settings("leads/2", (name, email, org, loc), rules, ("e", "n", "p"), families)

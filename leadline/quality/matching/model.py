@@ -38,6 +38,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -86,6 +87,11 @@ class Settings:
         return tuple(r for r in self.blocking if r.name in self.training)
 
     def features(self) -> tuple[Feature, ...]:
+        return self._features
+
+    @cached_property
+    def _features(self) -> tuple[Feature, ...]:
+        # Worked out once: a capture-time lookup builds two small frames per call.
         feats: dict[str, Feature] = {}
         for comp in self.comparisons:
             for f in comp.features():

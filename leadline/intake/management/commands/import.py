@@ -1,4 +1,4 @@
-import sys
+import time
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file")
+        parser.add_argument("file", nargs="?")
         parser.add_argument(
             "--mapping",
             help='column mapping: JSON ({"Work Email": "email", "Notes": "custom"}), a JSON '
@@ -33,17 +33,27 @@ class Command(BaseCommand):
         parser.add_argument("--event-kind", help="event type for rows without one")
         parser.add_argument("--as", dest="actor", help="username recorded as the importer")
         parser.add_argument("--batch-size", type=int, default=imports.BATCH_SIZE)
+        parser.add_argument(
+            "--undo",
+            metavar="IMPORT_ID",
+            type=int,
+            help="undo an import: remove the leads it created that nobody has worked since",
+        )
 
     def handle(self, *args, **opts):
         self.verbosity = opts["verbosity"]
-        path = Path(opts["file"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
         actor = None
         if opts["actor"]:
             actor = get_user_model().objects.filter(username=opts["actor"]).first()
             if actor is None:
                 raise CommandError(f"no user {opts['actor']!r}")
+        if opts["undo"] is not None:
+            return self._undo(opts["undo"], actor)
+        if not opts["file"]:
+            raise CommandError("name the FILE to import (or --undo IMPORT_ID)")
+        path = Path(opts["file"])
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
         kind = ImportKind.EVENTS if opts["events"] else ImportKind.LEADS
         try:
             imp = imports.open_import(path, kind=kind, user=actor)
@@ -72,6 +82,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Resuming import {imp.pk} after {imp.rows_done:,} rows.")
             self._show_mapping(imp)
             phase = "dry_run" if opts["dry_run"] else "commit"
+            self._total = imp.rows_total
             imp = imports.run_to_end(
                 imp,
                 phase,
@@ -81,10 +92,25 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from None
+        if self.verbosity >= 1 and self.stderr.isatty():
+            self.stderr.write("")  # end the progress bar's line
         counts = imp.dry_counts if phase == "dry_run" else imp.counts
         verb = "Dry run (nothing stored)" if phase == "dry_run" else "Imported"
         self.stdout.write(f"{verb}: {imp.rows_done:,} rows: {imports.summary(counts)}.")
         self._report(imp, phase, opts["report"])
+
+    def _undo(self, pk: int, actor) -> None:
+        imp = Import.objects.filter(pk=pk).first()
+        if imp is None:
+            raise CommandError(f"no import {pk}")
+        try:
+            imp = imports.start_undo(imp, actor)
+            while imports.run_undo(imp, claimant=imports.claimant_id("cli-undo")):
+                pass
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+        imp.refresh_from_db()
+        self.stdout.write(f"Undone: import {imp.pk} ({imp.filename}): {imports.undo_summary(imp)}")
 
     def _report(self, imp: Import, phase: str, path: str | None) -> None:
         if path:
@@ -104,5 +130,41 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {header[:40]:<40} → {target or '(ignored)'}")
 
     def _progress(self, done: int, counts: dict) -> None:
-        if self.verbosity >= 2 or (sys.stderr.isatty() and done % 50_000 < 1000):
-            self.stderr.write(f"  {done:,} rows: {imports.summary(counts)}")
+        """A bar redrawn in place on a terminal; a line every 100,000 rows in a log."""
+        if self.verbosity < 1:
+            return
+        now = time.monotonic()
+        if not hasattr(self, "_started"):
+            self._started, self._shown, self._first_done = now, 0.0, done
+        tty = self.stderr.isatty()
+        if self.verbosity < 2 and not tty and done // 100_000 == self._shown:
+            return
+        if tty and self.verbosity < 2 and now - self._shown < 0.2:
+            return
+        self._shown = now if tty else done // 100_000
+        elapsed = max(now - self._started, 1e-6)
+        rate = (done - self._first_done) / elapsed
+        total = self._total or 0
+        line = f"{done:,} rows"
+        if total and done <= total:
+            share = done / total
+            bar = "#" * int(share * 30)
+            line = f"[{bar:<30}] {share:4.0%} {done:,} of about {total:,} rows"
+            if rate > 0:
+                line += f", {rate:,.0f} rows/s, about {_duration((total - done) / rate)} left"
+        elif rate > 0:
+            line += f", {rate:,.0f} rows/s"
+        if tty:
+            self.stderr.write(f"\r  {line} ", ending="")
+            self.stderr.flush()
+        else:
+            self.stderr.write(f"  {line}: {imports.summary(counts)}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"

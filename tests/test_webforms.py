@@ -497,3 +497,138 @@ def test_forms_and_their_quarantine_over_the_api(workspace):
 
     rep = Client(HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(workspace.owner, 'x')[1]}")
     assert rep.get("/api/v1/forms").status_code == 403
+
+
+def test_consent_is_kept_with_its_proof(bulk):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    post(client, {**ANNA, "_ts": shown(client), "_page": "https://shop.acme.com/wholesale"})
+    lead = Lead.objects.get()
+    assert lead.consent_email is True and lead.consent_text == CONSENT
+    assert lead.consent_at == clock.now()
+    proof = lead.events.get(kind="consent")
+    sub = Submission.objects.get()
+    assert proof.summary == "Agreed to emails on the form “Bulk inquiry”"
+    assert proof.data == {
+        "form": bulk.pk,
+        "submission": sub.pk,
+        "wording": CONSENT,
+        "page": "https://shop.acme.com/wholesale",
+        "ip": "203.0.113.7",
+    }
+
+
+def test_an_unticked_box_later_does_not_withdraw_consent(bulk):
+    client = Client()
+    post(client, {**ANNA, "_ts": shown(client)})
+    given_at = clock.now()
+    clock.advance(days=40)
+    later = {**ANNA, "message": "Reorder?"}
+    del later["consent"]
+    post(client, {**later, "_ts": shown(client)})
+    lead = Lead.objects.get()
+    assert lead.touch_count == 2
+    assert (lead.consent_email, lead.consent_at) == (True, given_at)
+
+    post(client, {**later, "email": "ola@shop.se", "_ts": shown(client)})
+    newcomer = Lead.objects.get(email="ola@shop.se")
+    assert newcomer.consent_email is False and newcomer.consent_at is None  # asked, not given
+    assert not newcomer.events.filter(kind="consent").exists()
+
+
+def test_a_released_submission_keeps_the_time_consent_was_given(bulk, workspace):
+    client = Client()
+    post(client, {**ANNA, "_ts": "", "first_name": "asdfghjkl"})  # looks random: quarantined
+    sent_at = clock.now()
+    sub = Submission.objects.get()
+    assert sub.status == "quarantined"
+    clock.advance(hours=5)
+    webforms.release(sub, workspace.manager)
+    lead = Lead.objects.get()
+    assert lead.consent_at == sent_at
+    assert lead.events.get(kind="consent").actor == workspace.manager
+
+
+def test_the_address_limit_counts_an_ipv6_network_not_each_address(bulk):
+    webforms.save_form(bulk, {"per_ip_per_hour": 2})
+    token = shown(Client())
+    codes = []
+    for i, address in enumerate(["2001:db8:1:2::10", "2001:db8:1:2::11", "2001:db8:1:2:ab::3"]):
+        client = Client(REMOTE_ADDR=address)
+        codes.append(post(client, {**ANNA, "email": f"a{i}@shop.se", "_ts": token}).status_code)
+    assert codes == [302, 302, 429]
+    neighbour = Client(REMOTE_ADDR="2001:db8:1:3::10")  # the next /64: someone else
+    assert post(neighbour, {**ANNA, "email": "n@shop.se", "_ts": token}).status_code == 302
+    refused = Submission.objects.get(status="rejected")
+    assert refused.reasons == ["more than 2 posts from 2001:db8:1:2::/64 in an hour"]
+
+
+def test_a_forged_forwarded_address_is_not_stored(bulk, settings):
+    settings.LEADLINE_PROXY_COUNT = 1
+    client = Client(REMOTE_ADDR="10.0.0.2")
+    response = post(client, {**ANNA, "_ts": shown(client)}, HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert response.status_code == 302
+    sub = Submission.objects.get()
+    assert (sub.status, sub.ip, sub.ip_block) == ("accepted", None, "")
+
+
+def test_a_visitor_who_mistypes_keeps_their_campaign_even_without_javascript(bulk):
+    client = Client()
+    page = client.get("/f/bulk/?utm_source=linkedin&utm_campaign=spring&utm_term=mugs").content
+    assert b'name="utm_source" value="linkedin"' in page  # filled by the server, not a script
+    token = re.search(r'name="_ts" value="([^"]+)"', page.decode()).group(1)
+    clock.advance(seconds=20)
+    utm = {"utm_source": "linkedin", "utm_campaign": "spring", "utm_term": "mugs"}
+    first = post(client, {**ANNA, **utm, "email": "anna-at-gifts", "_ts": token})
+    assert first.status_code == 422
+    again = first.content.decode()
+    assert 'name="utm_campaign" value="spring"' in again
+    values = dict(re.findall(r'name="(utm_\w+)" value="([^"]*)"', again))
+    post(client, {**ANNA, **values, "_ts": token})
+    lead = Lead.objects.get()
+    assert (lead.utm_source, lead.utm_campaign, lead.utm_term) == ("linkedin", "spring", "mugs")
+
+
+def test_a_problem_of_no_single_field_is_said_in_words(workspace):
+    form = webforms.save_form(
+        None,
+        {
+            "name": "Callback",
+            "fields": [
+                {"key": "phone", "label": "Phone", "type": "phone"},
+                {"key": "notes", "label": "Notes", "type": "textarea"},
+            ],
+            "min_fill_seconds": 0,
+        },
+    )
+    client = Client()
+    response = post(client, {"notes": "call me"}, slug=form.slug, HTTP_ACCEPT="application/json")
+    assert response.status_code == 422
+    assert response.json()["message"] == "Give at least an email, a phone, a company or a name."
+    page = post(client, {"notes": "call me"}, slug=form.slug).content.decode()
+    assert "Give at least an email, a phone, a company or a name." in page
+
+
+def test_a_spam_wave_is_cleared_in_one_go_and_only_what_was_seen(bulk, workspace):
+    other = webforms.save_form(
+        None, {"name": "Contact", "fields": BULK_FIELDS[:3], "min_fill_seconds": 30}
+    )
+    for i in range(3):
+        post(Client(), {**ANNA, "email": f"s{i}@spam.se", "first_name": "qwrtzpsdfg"})
+    post(Client(), {"email": "x@spam.se", "first_name": "qwrtzpsdfg"}, slug=other.slug)
+    quarantined = Submission.objects.filter(status="quarantined")
+    assert quarantined.count() == 4
+    manager = Client()
+    manager.force_login(workspace.manager)
+    page = manager.get(f"/forms/submissions/?status=quarantined&form={bulk.pk}").content.decode()
+    assert "Delete all 3 as spam" in page
+    before = re.search(r'name="before" value="([^"]+)"', page).group(1)
+    clock.advance(seconds=5)
+    post(Client(), {**ANNA, "email": "late@spam.se", "first_name": "xxxxxx"})  # after
+    response = manager.post(
+        "/forms/submissions/clear/",
+        {"form": bulk.pk, "before": before, "next": "https://evil.example/phish"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/forms/submissions/"
+    left = Submission.objects.filter(status="quarantined")
+    assert sorted(s.email_key for s in left) == ["late@spam.se", "x@spam.se"]
+    assert Submission.objects.filter(status="accepted").count() == 0

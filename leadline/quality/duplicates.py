@@ -1,0 +1,682 @@
+"""Duplicates among stored leads: blocking keys, capture-time lookups, the review queue, scans.
+
+Capture time (one lead or a batch, same code):
+
+    matches = find_duplicates_batch(records)   # one indexed query on LeadKey, then pair scoring
+    ...insert the new leads...
+    record_keys(new_and_touched_leads)         # keep LeadKey current
+    queue_reviews([(new_id, matches[i]), ...]) # review-band pairs -> DuplicateCandidate
+
+A record is a ``Lead`` or a dict of its column values (attname -> value, as the capture
+pipeline holds a new lead). The match model is the one ``leadline dedupe --db`` last estimated
+from the stored leads, else the model shipped with Leadline; thresholds come from the team of
+the stored lead (``MatchSettings``), so the team owning the existing lead decides.
+
+Batch over the database: ``scan_database()`` (``leadline dedupe --db``) re-estimates the model,
+rebuilds every lead's keys and fills the review queue.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Q
+
+from leadline.core.choices import OPEN_STATUSES
+from leadline.core.clock import clock
+from leadline.leads.models import Lead
+from leadline.quality.matching.blocking import record_keys as _rule_keys
+from leadline.quality.matching.compare import Frame, Pairs
+from leadline.quality.matching.leads import lead_settings
+from leadline.quality.matching.model import (
+    DEFAULT_AUTO_MERGE,
+    DEFAULT_REVIEW,
+    MatchModel,
+    probability,
+)
+from leadline.quality.models import (
+    CandidateStatus,
+    DuplicateCandidate,
+    LeadKey,
+    MatchModelVersion,
+    MatchSettings,
+)
+
+DEFAULT_MODEL_PATH = Path(__file__).with_name("default_model.json")
+# A block key shared by many leads (a switchboard, "john smith") brings at most this many of
+# them, the most recent first: lookups stay cheap whatever the data.
+MAX_POSTINGS = 50
+# SQLite allows 500 terms in a compound SELECT; one term per key.
+KEYS_PER_QUERY = 200
+# Below this many leads the stored data says too little to estimate a model from.
+MIN_LEADS_TO_ESTIMATE = 2000
+OPEN = frozenset(s.value for s in OPEN_STATUSES)
+
+# Matcher field <- lead column (attname).
+LEAD_COLUMNS = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "phone_e164": "phone_e164",
+    "company": "company",
+    "job_title": "title",
+    "city": "city",
+    "country": "country",
+}
+# Lead columns read for each stored candidate (the matcher's fields, then what decides).
+CANDIDATE_COLUMNS = ("id", *dict.fromkeys(LEAD_COLUMNS.values()), "status", "team_id")
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+def _get(lead, name: str):
+    if isinstance(lead, Mapping):
+        return lead.get(name)
+    return getattr(lead, name, None)
+
+
+def lead_record(lead) -> dict:
+    """The matcher's view of a lead (a Lead or a dict of column values)."""
+    record = {f: _get(lead, col) for f, col in LEAD_COLUMNS.items()}
+    # The E.164 form when there is one: the matcher keys phones on their last nine digits.
+    record["phone"] = record.pop("phone_e164") or record["phone"]
+    return record
+
+
+def _lead_id(lead) -> int | None:
+    return _get(lead, "id") if isinstance(lead, Mapping) else getattr(lead, "pk", None)
+
+
+def _frame(records: Sequence[Mapping[str, object]]) -> Frame:
+    settings = lead_settings()
+    cols = {f: [r.get(f) for r in records] for f in settings.fields}
+    return settings.frame(cols, len(records))
+
+
+def keys_of(frame: Frame, row: int) -> list[str]:
+    return _rule_keys(lead_settings().blocking, frame, row)
+
+
+def record_keys_of(record: Mapping[str, object]) -> list[str]:
+    """The blocking keys of one record, worked out value by value (no frame): the same keys
+    ``keys_of`` gives, cheaper for the few records of a capture."""
+    memo: dict[str, str | None] = {}
+    keys = []
+    for rule in lead_settings().blocking:
+        key = rule.key([_feature_value(f, record, memo) for f in rule.on])
+        if key is not None:
+            keys.append(key)
+    return list(dict.fromkeys(keys))
+
+
+def _feature_value(feat, record: Mapping[str, object], memo: dict) -> str | None:
+    if feat.name in memo:
+        return memo[feat.name]
+    if isinstance(feat.source, str):
+        source = record.get(feat.source)
+        source = source if source and isinstance(source, str) else None
+    else:
+        source = _feature_value(feat.source, record, memo)
+    value = feat.fn(source) if source is not None else None
+    memo[feat.name] = value = value if value and isinstance(value, str) else None
+    return value
+
+
+# --- the model and thresholds ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    review: float = DEFAULT_REVIEW
+    auto_merge: float = DEFAULT_AUTO_MERGE
+
+
+@dataclass
+class Matcher:
+    """The match model in use, its version (None: the shipped default) and the thresholds."""
+
+    model: MatchModel
+    version: int | None
+    default: Thresholds
+    teams: dict[int, Thresholds] = field(default_factory=dict)
+    survivorship: dict[int | None, dict] = field(default_factory=dict)
+
+    def thresholds(self, team_id: int | None) -> Thresholds:
+        return self.teams.get(team_id, self.default) if team_id is not None else self.default
+
+    @property
+    def lowest_review(self) -> float:
+        return min([self.default.review, *(t.review for t in self.teams.values())])
+
+
+_cache: dict = {}
+_cache_lock = threading.Lock()
+
+
+def default_model() -> MatchModel:
+    with open(DEFAULT_MODEL_PATH, encoding="utf-8") as fh:
+        return MatchModel.from_dict(json.load(fh), lead_settings())
+
+
+def _fingerprint() -> tuple:
+    # One cheap query: a new model version or an edited threshold is seen by the next lookup
+    # in every process.
+    version, settings = MatchModelVersion._meta.db_table, MatchSettings._meta.db_table
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX({q('id')}) FROM {q(version)} WHERE {q('is_active')}), "
+            f"(SELECT MAX({q('updated_at')}) FROM {q(settings)}), "
+            f"(SELECT COUNT(*) FROM {q(settings)})"
+        )
+        return tuple(cursor.fetchone())
+
+
+def matcher() -> Matcher:
+    """The current Matcher, cached per process until the model or a threshold changes."""
+    fp = _fingerprint()
+    with _cache_lock:
+        if _cache.get("fingerprint") != fp:
+            _cache["matcher"] = _load_matcher()
+            _cache["fingerprint"] = fp
+        return _cache["matcher"]
+
+
+def _load_matcher() -> Matcher:
+    version = MatchModelVersion.objects.filter(is_active=True).order_by("-id").first()
+    model = None
+    if version is not None:
+        try:
+            model = MatchModel.from_dict(version.model, lead_settings())
+        except ValueError:  # estimated for other comparisons: the next scan replaces it
+            version = None
+    if model is None:
+        model = default_model()
+    default = Thresholds(model.review_threshold, model.auto_merge_threshold)
+    teams, rules = {}, {}
+    for row in MatchSettings.objects.all():
+        got = Thresholds(row.review_threshold, row.auto_merge_threshold)
+        rules[row.team_id] = row.survivorship or {}
+        if row.team_id is None:
+            default = got
+        else:
+            teams[row.team_id] = got
+    return Matcher(model, version.pk if version else None, default, teams, rules)
+
+
+# --- capture-time lookups -------------------------------------------------------------------
+
+
+@dataclass
+class Match:
+    """A stored lead (or an earlier record of the same batch) that may be the same person."""
+
+    lead_id: int | None
+    probability: float
+    match_weight: float
+    evidence: list[dict]
+    decision: str  # "auto_merge": the same lead; "review": a person should decide
+    is_open: bool = True
+    batch_index: int | None = None  # set instead of lead_id for a record not stored yet
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def find_duplicates(lead, *, limit: int = 5) -> list[Match]:
+    """The stored leads that may be this lead (a Lead or its column values), best first."""
+    return find_duplicates_batch([lead], limit=limit, within_batch=False)[0]
+
+
+def find_duplicates_batch(
+    leads: Sequence, *, limit: int = 5, within_batch: bool = True
+) -> list[list[Match]]:
+    """``find_duplicates`` for many records: one key query for all of them, one scoring pass.
+
+    With ``within_batch`` a record is also compared with the records before it in the batch
+    (matches to those carry ``batch_index``), so a batch holding the same person twice links
+    them although neither is stored yet. A stored lead is never matched with itself.
+    """
+    if not leads:
+        return []
+    m = matcher()
+    records = [lead_record(x) for x in leads]
+    own = [_lead_id(x) for x in leads]
+    keys = [record_keys_of(r) for r in records]
+    stored = _stored_candidates(sorted({k for ks in keys for k in ks}))
+    by_key: dict[str, list[int]] = {}
+    for key, lead_id in stored["keys"]:
+        by_key.setdefault(key, []).append(lead_id)
+    pairs_q, pairs_s = [], []
+    for i, ks in enumerate(keys):
+        found = {lead_id for k in ks for lead_id in by_key.get(k, ())} - {own[i]}
+        pairs_q.extend([i] * len(found))
+        pairs_s.extend(found)
+    out: list[list[Match]] = [[] for _ in records]
+    rows = stored["rows"]
+    ids = sorted(set(pairs_s))
+    # One frame for the new records and their candidates: features are worked out once per
+    # distinct value, and agreement is a comparison of integer codes.
+    frame = _frame(records + [lead_record(rows[lead_id]) for lead_id in ids])
+    if pairs_q:
+        where = {lead_id: len(records) + n for n, lead_id in enumerate(ids)}
+        ia = np.asarray(pairs_q, dtype=np.int64)
+        ib = np.asarray([where[s] for s in pairs_s], dtype=np.int64)
+        for k, (prob, weight, ev) in enumerate(_score(m, frame, ia, frame, ib)):
+            if prob is None:
+                continue
+            row = rows[pairs_s[k]]
+            is_open = row["status"] in OPEN
+            limits = m.thresholds(row["team_id"])
+            if prob < limits.review:
+                continue
+            decision = "auto_merge" if is_open and prob >= limits.auto_merge else "review"
+            out[pairs_q[k]].append(Match(pairs_s[k], prob, weight, ev(), decision, is_open))
+    if within_batch and len(records) > 1:
+        _within_batch(m, frame, keys, out)
+    for matches in out:
+        matches.sort(key=lambda x: -x.probability)
+        del matches[limit:]
+    return out
+
+
+def _within_batch(m: Matcher, frame: Frame, keys: list[list[str]], out: list[list[Match]]):
+    first_seen: dict[str, list[int]] = {}
+    ia, ib = [], []
+    for i, ks in enumerate(keys):
+        earlier = {j for k in ks for j in first_seen.get(k, ())[-MAX_POSTINGS:]}
+        ia.extend([i] * len(earlier))
+        ib.extend(sorted(earlier))
+        for k in ks:
+            first_seen.setdefault(k, []).append(i)
+    if not ia:
+        return
+    a, b = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+    limits = m.default
+    for k, (prob, weight, ev) in enumerate(_score(m, frame, a, frame, b)):
+        if prob is None or prob < limits.review:
+            continue
+        decision = "auto_merge" if prob >= limits.auto_merge else "review"
+        out[ia[k]].append(Match(None, prob, weight, ev(), decision, True, batch_index=ib[k]))
+
+
+def _score(m: Matcher, qf: Frame, ia, sf: Frame, ib):
+    """Per pair: (probability, match weight, a function giving its evidence); probability is
+    None below the lowest review threshold (no evidence is worked out for those)."""
+    pairs = Pairs(qf, ia, sf, ib)
+    levels, strata = m.model.compare(pairs)
+    weight = m.model.match_weight(pairs, levels, strata)
+    prob = probability(weight)
+    floor = m.lowest_review
+    for k in range(len(ia)):
+        if prob[k] < floor:
+            yield None, None, None
+            continue
+
+        def evidence(k=k):
+            return [dataclasses.asdict(e) for e in m.model.evidence(pairs, levels, strata, k)]
+
+        yield float(prob[k]), round(float(weight[k]), 3), evidence
+
+
+def _batched(items: Sequence, size: int) -> Iterable[Sequence]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _stored_candidates(keys: list[str]) -> dict:
+    """(key, lead id) for up to MAX_POSTINGS live leads per key, and those leads' columns.
+
+    One query per KEYS_PER_QUERY keys: a UNION of per-key index range scans (each LIMITed, so
+    a key shared by a hundred thousand leads costs what one shared by fifty does), joined to
+    the live leads.
+    """
+    q = connection.ops.quote_name
+    lk, lead = q(LeadKey._meta.db_table), q(Lead._meta.db_table)
+    key_col, lead_col = q("key"), q("lead_id")
+    wanted = ", ".join(f"l.{q(c)}" for c in CANDIDATE_COLUMNS)
+    found: list[tuple[str, int]] = []
+    rows: dict[int, dict] = {}
+    for chunk in _batched(keys, KEYS_PER_QUERY):
+        union = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {key_col}, {lead_col} FROM {lk} WHERE {key_col} = %s "
+            f"ORDER BY {lead_col} DESC LIMIT {MAX_POSTINGS}) k{n}"
+            for n in range(len(chunk))
+        )
+        sql = (
+            f"SELECT k.{key_col}, {wanted} FROM ({union}) k JOIN {lead} l "
+            f"ON l.{q('id')} = k.{lead_col} WHERE l.{q('merged_into_id')} IS NULL"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [k[:200] for k in chunk])
+            for key, *values in cursor.fetchall():
+                row = dict(zip(CANDIDATE_COLUMNS, values, strict=True))
+                found.append((key, row["id"]))
+                rows[row["id"]] = row
+    return {"keys": found, "rows": rows}
+
+
+# --- keeping keys current -------------------------------------------------------------------
+
+
+def record_keys(leads: Sequence) -> int:
+    """Store (replace) the blocking keys of these leads (Leads or dicts with "id").
+
+    Call it after a lead is created or its name, email, phone, company or location change.
+    Merged-away leads lose their keys. Returns the number of keys written.
+    """
+    ids = [_lead_id(x) for x in leads]
+    if not ids:
+        return 0
+    live = [x for x in leads if not _get(x, "merged_into_id")]
+    rows = [
+        LeadKey(lead_id=_lead_id(x), kind=key.partition(":")[0], key=key[:200])
+        for x in live
+        for key in record_keys_of(lead_record(x))
+    ]
+    with transaction.atomic():
+        for chunk in _batched(ids, 500):
+            LeadKey.objects.filter(lead_id__in=chunk).delete()
+        LeadKey.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def forget_keys(lead_ids: Iterable[int]) -> None:
+    LeadKey.objects.filter(lead_id__in=list(lead_ids)).delete()
+
+
+# --- the review queue -----------------------------------------------------------------------
+
+
+def queue_reviews(
+    items: Iterable[tuple[int, Sequence[Match]]],
+    *,
+    batch_ids: Sequence[int | None] | None = None,
+    found_by: str = "capture",
+    now: datetime | None = None,
+) -> int:
+    """Open a review candidate for each (lead id, its matches) pair not decided before.
+
+    ``batch_ids`` maps a match's ``batch_index`` to the id its record was stored under (None:
+    not stored). A pair already in the queue, dismissed or merged is left as it is: "not a
+    duplicate" is remembered. Returns the number of new candidates.
+    """
+    now = now or clock.now()
+    rows: dict[tuple[int, int], DuplicateCandidate] = {}
+    for lead_id, matches in items:
+        for match in matches:
+            other = match.lead_id
+            if other is None and match.batch_index is not None and batch_ids is not None:
+                other = batch_ids[match.batch_index]
+            if other is None or other == lead_id:
+                continue
+            a, b = sorted((lead_id, other))
+            if (a, b) in rows and rows[(a, b)].probability >= match.probability:
+                continue
+            rows[(a, b)] = DuplicateCandidate(
+                lead_a_id=a,
+                lead_b_id=b,
+                probability=match.probability,
+                match_weight=match.match_weight,
+                evidence=match.evidence,
+                found_by=found_by,
+                created_at=now,
+            )
+    if not rows:
+        return 0
+    before = DuplicateCandidate.objects.count()
+    DuplicateCandidate.objects.bulk_create(rows.values(), ignore_conflicts=True, batch_size=1000)
+    return DuplicateCandidate.objects.count() - before
+
+
+def dismiss(candidate: DuplicateCandidate, by=None, *, now: datetime | None = None):
+    """ "Not a duplicate": the pair leaves the queue and is never proposed again."""
+    from leadline.core.errors import DomainError
+    from leadline.leads.actions import record
+
+    now = now or clock.now()
+    with transaction.atomic():
+        updated = DuplicateCandidate.objects.filter(
+            pk=candidate.pk, status=CandidateStatus.OPEN
+        ).update(status=CandidateStatus.DISMISSED, decided_at=now, decided_by=by)
+        if not updated:
+            raise DomainError({"": f"this pair is already {_status_of(candidate)}"})
+        for lead_id, other in (
+            (candidate.lead_a_id, candidate.lead_b_id),
+            (candidate.lead_b_id, candidate.lead_a_id),
+        ):
+            record(
+                Lead(pk=lead_id),
+                "not_duplicate",
+                f"Marked as not a duplicate of lead {other}",
+                now,
+                by,
+                other=other,
+                probability=candidate.probability,
+            )
+    candidate.refresh_from_db()
+    return candidate
+
+
+def _status_of(candidate: DuplicateCandidate) -> str:
+    status = DuplicateCandidate.objects.filter(pk=candidate.pk).values_list("status", flat=True)
+    return CandidateStatus(status.first() or "open").label.lower()
+
+
+def candidates_for(lead_id: int):
+    """Open review pairs involving a lead."""
+    return DuplicateCandidate.objects.filter(
+        Q(lead_a_id=lead_id) | Q(lead_b_id=lead_id), status=CandidateStatus.OPEN
+    ).live()
+
+
+# --- the batch scan over the database -------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    leads: int = 0
+    pairs_scored: int = 0
+    new_candidates: int = 0
+    updated_candidates: int = 0
+    keys: int = 0
+    model_version: int | None = None
+    estimated: bool = False
+    decisions: int = 0
+    seconds: dict = field(default_factory=dict)
+
+
+def _live_columns(progress: Callable[[str], None] | None) -> tuple[list[int], dict, dict]:
+    """Ids, matcher columns and (status, team) of every live lead, read in one pass."""
+    cols = ("id", *LEAD_COLUMNS.values(), "status", "team_id")
+    ids: list[int] = []
+    raw: dict[str, list] = {c: [] for c in cols[1:]}
+    appends = [raw[c].append for c in cols[1:]]
+    for values in Lead.objects.live().order_by("id").values_list(*cols).iterator(10_000):
+        ids.append(values[0])
+        for append, value in zip(appends, values[1:], strict=True):
+            append(value)
+    if progress:
+        progress(f"read {len(ids):,} leads")
+    records = {f: raw[col] for f, col in LEAD_COLUMNS.items()}
+    records["phone"] = [
+        e or p for e, p in zip(records.pop("phone_e164"), records["phone"], strict=True)
+    ]
+    return ids, records, {"status": raw["status"], "team_id": raw["team_id"]}
+
+
+def _decisions(limit: int = 20_000) -> list[tuple[dict, dict, bool]]:
+    """Reviewers' verdicts as (record, record, same person?) for refining the model."""
+    decided = (
+        DuplicateCandidate.objects.exclude(status=CandidateStatus.OPEN)
+        .filter(decided_by__isnull=False)
+        .select_related("lead_a", "lead_b")
+        .order_by("-decided_at")[:limit]
+    )
+    return [
+        (lead_record(c.lead_a), lead_record(c.lead_b), c.status == CandidateStatus.MERGED)
+        for c in decided
+    ]
+
+
+def save_model(model: MatchModel, leads: int, decisions: int, now: datetime) -> MatchModelVersion:
+    """Make ``model`` the active version (earlier versions are kept, inactive)."""
+    with transaction.atomic():
+        MatchModelVersion.objects.filter(is_active=True).update(is_active=False)
+        return MatchModelVersion.objects.create(
+            model=model.to_dict(), leads=leads, decisions=decisions, created_at=now
+        )
+
+
+def scan_database(
+    *,
+    estimate: bool | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ScanResult:
+    """Match every live lead against every other: rebuild the keys, fill the review queue.
+
+    ``estimate``: estimate a new model from the data and reviewers' decisions (default: when
+    there are at least MIN_LEADS_TO_ESTIMATE leads). ``dry_run`` counts but writes nothing.
+    """
+    import time
+
+    from leadline.quality.matching.blocking import candidate_pairs
+    from leadline.quality.matching.model import TermFrequencies
+
+    now = now or clock.now()
+    t0 = time.perf_counter()
+    result = ScanResult()
+    ids, records, info = _live_columns(progress)
+    n = result.leads = len(ids)
+    settings = lead_settings()
+    frame = settings.frame({f: records.get(f, [None] * n) for f in settings.fields}, n)
+    a, b, rule_mask = candidate_pairs(frame, settings.blocking)
+    pairs = Pairs(frame, a, frame, b)
+    levels, strata = settings.levels(pairs), settings.strata(pairs)
+    tf = TermFrequencies.from_frame(frame, settings.tf_features())
+    t1 = time.perf_counter()
+    if estimate is None:
+        estimate = n >= MIN_LEADS_TO_ESTIMATE
+    if estimate and a.size and not dry_run:
+        model = MatchModel.estimate(settings, levels, strata, rule_mask, tf)
+        decisions = _decisions()
+        if decisions:
+            model = model.refine_from_records(decisions)
+        version = save_model(model, n, len(decisions), now)
+        result.estimated, result.decisions = True, len(decisions)
+        if progress:
+            progress(f"estimated match model #{version.pk} ({len(decisions)} decisions)")
+    m = matcher()
+    result.model_version = m.version
+    # A copy with these leads' term frequencies when the model brings none (the default).
+    model = m.model if m.model.tf.tables else dataclasses.replace(m.model, tf=tf)
+    t2 = time.perf_counter()
+    weight = model.match_weight(pairs, levels, strata)
+    prob = probability(weight)
+    result.pairs_scored = int(a.size)
+    teams = info["team_id"]
+    review = np.fromiter(
+        (m.thresholds(teams[i]).review for i in range(n)), dtype=np.float64, count=n
+    )
+    keep = np.nonzero(prob >= np.maximum(review[a], review[b]))[0]
+    if progress:
+        progress(f"scored {a.size:,} candidate pairs, {keep.size:,} worth a review")
+    t3 = time.perf_counter()
+    if dry_run:
+        result.new_candidates = int(keep.size)
+    else:
+        result.keys = _rebuild_keys(ids, frame, progress)
+        found = [
+            (
+                ids[int(a[k])],
+                ids[int(b[k])],
+                float(prob[k]),
+                round(float(weight[k]), 3),
+                [dataclasses.asdict(e) for e in model.evidence(pairs, levels, strata, int(k))],
+            )
+            for k in keep.tolist()
+        ]
+        result.new_candidates, result.updated_candidates = _upsert_candidates(found, now)
+    result.seconds = {
+        "features_and_pairs": round(t1 - t0, 2),
+        "estimate": round(t2 - t1, 2),
+        "score": round(t3 - t2, 2),
+        "write": round(time.perf_counter() - t3, 2),
+    }
+    return result
+
+
+def _rebuild_keys(ids: list[int], frame: Frame, progress) -> int:
+    """Every live lead's keys, written afresh (a merged-away lead keeps none)."""
+    written = 0
+    with transaction.atomic():
+        LeadKey.objects.all().delete()
+        batch: list[LeadKey] = []
+        for row, lead_id in enumerate(ids):
+            for key in keys_of(frame, row):
+                batch.append(LeadKey(lead_id=lead_id, kind=key.partition(":")[0], key=key[:200]))
+            if len(batch) >= 20_000:
+                LeadKey.objects.bulk_create(batch, batch_size=5000)
+                written += len(batch)
+                batch = []
+        LeadKey.objects.bulk_create(batch, batch_size=5000)
+        written += len(batch)
+    if progress:
+        progress(f"wrote {written:,} blocking keys")
+    return written
+
+
+def _upsert_candidates(found: list[tuple], now: datetime) -> tuple[int, int]:
+    """New pairs become open candidates; open ones get the new score; decided ones stay."""
+    new = updated = 0
+    for chunk in _batched(found, 500):
+        by_pair = {}
+        for x, y, prob, weight, evidence in chunk:
+            a, b = sorted((x, y))
+            by_pair[(a, b)] = (prob, weight, evidence)
+        existing = {
+            (c.lead_a_id, c.lead_b_id): c
+            for c in DuplicateCandidate.objects.filter(
+                lead_a_id__in={a for a, _ in by_pair}, lead_b_id__in={b for _, b in by_pair}
+            )
+        }
+        fresh, changed = [], []
+        for (a, b), (prob, weight, evidence) in by_pair.items():
+            known = existing.get((a, b))
+            if known is None:
+                fresh.append(
+                    DuplicateCandidate(
+                        lead_a_id=a,
+                        lead_b_id=b,
+                        probability=prob,
+                        match_weight=weight,
+                        evidence=evidence,
+                        found_by="scan",
+                        created_at=now,
+                    )
+                )
+            elif known.status == CandidateStatus.OPEN:
+                known.probability, known.match_weight, known.evidence = prob, weight, evidence
+                changed.append(known)
+        with transaction.atomic():
+            DuplicateCandidate.objects.bulk_create(fresh, ignore_conflicts=True)
+            DuplicateCandidate.objects.bulk_update(
+                changed, ["probability", "match_weight", "evidence"]
+            )
+        new += len(fresh)
+        updated += len(changed)
+    return new, updated
