@@ -23,7 +23,7 @@ from leadline.core.models import Job
 from leadline.core.writes import write_turn
 from leadline.routing.sla import breach_due
 from leadline.routing.timerules import apply_rules
-from leadline.scoring import predict, versions  # noqa: F401  (register their jobs)
+from leadline.scoring import mql, predict, versions  # noqa: F401  (register their jobs)
 
 log = logging.getLogger("leadline.worker")
 LEASE = timedelta(minutes=5)
@@ -204,6 +204,7 @@ def tick(now: datetime | None = None) -> bool:
     if _sweep_due(now):
         did |= recycle_due(now) > 0
         did |= apply_rules(now) > 0
+        did |= mql.sweep(now) > 0
         did |= predict.schedule_retraining(now)
     return did
 
