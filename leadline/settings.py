@@ -210,3 +210,6 @@ LOGGING = {
 # Pipeline and worker knobs.
 LEADLINE_BATCH_LIMIT = envint("LEADLINE_BATCH_LIMIT", 1000)
 LEADLINE_WORKER_POLL_SECONDS = float(envstr("LEADLINE_WORKER_POLL_SECONDS", "0.5"))
+# A new lead's notifications run in the capturing web process right after commit (the worker
+# is the fallback). `leadline serve` turns this on for its web processes.
+LEADLINE_INSTANT_DISPATCH = envbool("LEADLINE_INSTANT_DISPATCH", False)

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from leadline.api.schemas import CaptureOut, LeadOut
 from leadline.core.clock import clock
 from leadline.core.models import ApiToken, Membership
 from leadline.deals.models import Opportunity
@@ -116,6 +117,11 @@ def test_it_captures_a_lead(client, workspace):
     # Monday 10:00 in New York: five business minutes to answer.
     assert lead["sla_due_at"] == "2026-03-02T15:05:00Z"
     assert Event.objects.filter(lead_id=lead["id"], kind="captured").exists()
+    # The response is exactly what the OpenAPI document promises, and reads the same as GET.
+    assert set(lead) == set(LeadOut.model_fields)
+    assert CaptureOut.model_validate(body).lead.id == lead["id"]
+    fetched = call(client, "get", f"/leads/{lead['id']}", token_for(workspace.manager)).json()
+    assert {k: v for k, v in fetched.items() if k != "timeline"} == lead
 
 
 def test_it_treats_a_repeat_email_as_a_touch(client, workspace):

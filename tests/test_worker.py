@@ -1,8 +1,12 @@
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
 
 from leadline.core.clock import clock
+from leadline.core.dispatch import dispatcher
 from leadline.core.models import Job
 from leadline.core.worker import run_until_idle, tick
 from leadline.intake.pipeline import capture
@@ -18,7 +22,9 @@ def test_the_owner_is_emailed_about_a_new_lead(workspace, smtp):
     assert message["to"] == ["jordan@example.com"]
     assert message["subject"].startswith("New lead: Dana")
     assert f"/leads/{lead.pk}/" in message["body"] and "round-robin" in message["body"].lower()
-    assert Job.objects.get(kind="notify_owner").status == "done"
+    # Sent in the round that handled the new lead: no separate job, no second poll.
+    assert Job.objects.get(kind="lead_captured").status == "done"
+    assert not Job.objects.filter(kind="notify_owner").exists()
 
 
 def test_a_down_mail_server_loses_nothing_and_is_retried(workspace, smtp, settings):
@@ -26,8 +32,8 @@ def test_a_down_mail_server_loses_nothing_and_is_retried(workspace, smtp, settin
     settings.EMAIL_PORT = 9  # nothing listens there
     capture({"email": "dana@acme-corp.com"})
     tick()
-    job = Job.objects.get(kind="notify_owner")
-    assert job.status == "pending" and job.attempts == 1 and job.last_error
+    job = Job.objects.get(kind="notify_owner")  # the email, now a job of its own
+    assert job.status == "pending" and "refused" in job.last_error.lower()
     assert Lead.objects.count() == 1 and smtp.messages == []
     settings.EMAIL_PORT = port
     tick()  # not due yet: backing off
@@ -86,3 +92,62 @@ def test_a_crashed_workers_job_is_picked_up_again(workspace, smtp):
     clock.advance(minutes=6)
     tick()
     assert sum("New lead:" in m["subject"] for m in smtp.messages) == 1
+
+
+def test_a_burst_of_leads_is_notified_in_one_round(workspace, smtp):
+    leads = [
+        capture({"email": f"lead{i}@acme-corp.com", "first_name": f"L{i}"}).lead for i in range(30)
+    ]
+    assert tick()  # one round handles the whole burst
+    assert not Job.objects.filter(lead_id__isnull=False).exclude(status="done").exists()
+    subjects = sorted(m["subject"] for m in smtp.messages if m["subject"].startswith("New lead:"))
+    assert len(subjects) == 30 and len(set(subjects)) == 30
+    for lead in leads:
+        lead.refresh_from_db()
+        assert lead.owner_id is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_send_each_new_lead_email_once(workspace, smtp):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race is a PostgreSQL concern")
+    for i in range(60):
+        capture({"email": f"lead{i}@acme-corp.com", "first_name": f"L{i}"})
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def worker():
+        try:
+            barrier.wait()
+            run_until_idle()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    new_lead = [m["subject"] for m in smtp.messages if m["subject"].startswith("New lead:")]
+    assert len(new_lead) == 60 and len(set(new_lead)) == 60
+    assert Job.objects.filter(kind="lead_captured", status="done", attempts=1).count() == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_instant_dispatch_emails_the_owner_without_waiting_for_the_worker(
+    workspace, smtp, settings
+):
+    settings.LEADLINE_INSTANT_DISPATCH = True  # as in `leadline serve`'s web processes
+    lead = capture({"email": "dana@acme-corp.com", "first_name": "Dana"}).lead
+    deadline = time.monotonic() + 10
+    while not smtp.messages and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [m["subject"][:14] for m in smtp.messages] == ["New lead: Dana"]
+    assert dispatcher.wait_idle()
+    job = Job.objects.get(kind="lead_captured", lead_id=lead.pk)
+    assert job.status == "done" and job.attempts == 1
+    assert not tick() or len(smtp.messages) == 1  # the worker finds nothing left to send
+    assert len(smtp.messages) == 1

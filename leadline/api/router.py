@@ -103,14 +103,14 @@ def capture_lead(request, payload: s.LeadIn):
     visible = (
         result.created or Lead.objects.visible_to(request.auth).filter(pk=result.lead.pk).exists()
     )
-    return Status(
-        201 if result.created else 200,
-        {
-            "outcome": result.outcome,
-            "id": result.lead.pk,
-            "lead": lead_dict(result.lead) if visible else None,
-        },
-    )
+    body = {
+        "outcome": result.outcome,
+        "id": result.lead.pk,
+        "lead": lead_dict(result.lead) if visible else None,
+    }
+    # lead_dict already has CaptureOut's shape and types; rendered as it is, without a second
+    # validation pass through the schema (a fifth of the request's own time).
+    return api.create_response(request, body, status=201 if result.created else 200)
 
 
 @router.post(

@@ -6,11 +6,15 @@ from leadline.core.clock import clock
 from leadline.core.models import Job
 
 HANDLERS = {}
+# Kinds whose handler takes a list of jobs and returns {job id: exception} for the ones that
+# failed: the worker claims up to a round's worth of them at once and runs each kind in one call
+# (one query for all their leads, one SMTP connection for all their emails).
+BATCH_HANDLERS = {}
 
 
-def handler(kind: str):
+def handler(kind: str, *, batch: bool = False):
     def register(func):
-        HANDLERS[kind] = func
+        (BATCH_HANDLERS if batch else HANDLERS)[kind] = func
         return func
 
     return register

@@ -8,6 +8,7 @@ from django.utils import timezone as dj_timezone
 
 from leadline.core.calendar import BusinessCalendar
 from leadline.core.choices import JobStatus, Role
+from leadline.core.prepared import Prepared
 
 BANT = [
     {"key": "budget", "label": "Budget confirmed", "type": "bool", "required": True},
@@ -149,11 +150,8 @@ class ApiTokenManager(models.Manager):
         """The live token matching a presented secret, or None (only the hash is stored)."""
         if not raw.startswith("ll_"):
             return None
-        return (
-            self.select_related("user")
-            .filter(digest=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
-            .first()
-        )
+        found = _live_token(hash_token(raw))
+        return found[0] if found else None
 
 
 class ApiToken(models.Model):
@@ -176,6 +174,15 @@ class ApiToken(models.Model):
         raw = "ll_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=raw[:10], digest=hash_token(raw))
         return token, raw
+
+
+# Every API request looks its token up: compiled once (see core.prepared).
+_live_token = Prepared(
+    lambda digest: ApiToken.objects.select_related("user").filter(
+        digest=digest, revoked_at__isnull=True, user__is_active=True
+    )[:1],
+    ApiToken._meta.get_field("digest"),
+)
 
 
 class Job(models.Model):

@@ -5,38 +5,88 @@ import hashlib
 import hmac
 import json
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage, send_mail
+from django.core.mail import EmailMessage, get_connection, send_mail
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from leadline.core.choices import Role
 from leadline.core.jobs import handler
 from leadline.core.models import AutoResponse, Job, Membership, Webhook
+from leadline.core.writes import write_turn
 
 WEBHOOK_TIMEOUT = 5
+RETRY_AFTER = 10  # seconds before a failed new-lead email is tried again
 
 
 def _lead_url(lead_id: int) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/leads/{lead_id}/"
 
 
-@handler("notify_owner")
-def notify_owner(job: Job, now: datetime) -> None:
-    from leadline.leads.models import Lead
-
-    lead = Lead.objects.select_related("owner").get(pk=job.lead_id)
+def _owner_message(lead) -> EmailMessage | None:
     if not lead.owner or not lead.owner.email:
-        return
+        return None
     due = f"Respond by {lead.sla_due_at:%Y-%m-%d %H:%M} UTC.\n" if lead.sla_due_at else ""
-    send_mail(
+    return EmailMessage(
         f"New lead: {lead.display_name} ({lead.company or lead.source}) — score {lead.score}",
         f"{lead.display_name} <{lead.email}> is yours.\n{due}"
         f"Why you: {lead.routing_reason.get('explanation', '')}\n\n{_lead_url(lead.pk)}\n",
         None,
         [lead.owner.email],
     )
+
+
+def send_each(messages: dict) -> dict:
+    """Send {key: EmailMessage} over one SMTP connection; returns {key: exception} for the
+    messages that failed (a failure to connect fails them all)."""
+    if not messages:
+        return {}
+    failures: dict = {}
+    try:
+        with get_connection() as smtp:
+            for key, message in messages.items():
+                message.connection = smtp
+                try:
+                    message.send()
+                except Exception as exc:  # noqa: BLE001 — this message is retried on its own
+                    failures[key] = exc
+    except Exception as exc:  # noqa: BLE001 — could not connect (or close): all are retried
+        return {key: failures.get(key, exc) for key in messages}
+    return failures
+
+
+def _notify_owners(leads: list, now: datetime) -> dict:
+    """Email each lead's owner that the lead is theirs; returns {lead id: exception}."""
+    messages = {}
+    for lead in leads:
+        message = _owner_message(lead)
+        if message is not None:
+            messages[lead.pk] = message
+    return send_each(messages)
+
+
+def _leads(jobs: list[Job], *related: str) -> dict:
+    from leadline.leads.models import Lead
+
+    ids = {job.lead_id for job in jobs}
+    return Lead.objects.select_related(*related).in_bulk(ids)
+
+
+@handler("notify_owner", batch=True)
+def notify_owner(jobs: list[Job], now: datetime) -> dict:
+    """Tell owners their leads are theirs (after a reassignment, or a retry of a new lead's
+    email); one SMTP connection for the batch."""
+    leads = _leads(jobs, "owner")
+    failed = _notify_owners(list(leads.values()), now)
+    failures = {}
+    for job in jobs:
+        if job.lead_id not in leads:
+            failures[job.pk] = LookupError(f"lead {job.lead_id} not found")
+        elif job.lead_id in failed:
+            failures[job.pk] = failed[job.lead_id]
+    return failures
 
 
 @handler("notify_rule")
@@ -83,30 +133,44 @@ def notify_breach(job: Job, now: datetime) -> None:
         )
 
 
-@handler("lead_captured")
-def lead_captured(job: Job, now: datetime) -> None:
-    """Fan a new lead out to its side effects, each a job of its own."""
-    from leadline.leads.models import Lead
+@handler("lead_captured", batch=True)
+def lead_captured(jobs: list[Job], now: datetime) -> dict:
+    """A batch of new leads: predict them in one call, email their owners over one connection
+    (a failed email becomes a notify_owner job of its own, retried alone), and queue their
+    auto-responses and webhooks as jobs of their own."""
     from leadline.scoring.predict import predict_leads
 
-    lead = Lead.objects.select_related("owner").get(pk=job.lead_id)
-    predict_leads([lead], now)
-    jobs = []
-    if lead.owner_id:
-        jobs.append(("notify_owner", {"owner": lead.owner_id}))
-    if auto_response_for(lead):
-        jobs.append(("auto_response", {}))
-    jobs += webhook_jobs("lead.created")
-    Job.objects.bulk_create(
-        Job(
-            kind=kind,
-            lead_id=lead.pk,
-            run_at=now,
-            created_at=now,
-            payload=payload,
-            dedupe_key=f"{kind}:{lead.pk}:{payload.get('webhook', '')}:{job.pk}",
-        )
-        for kind, payload in jobs
+    leads = _leads(jobs, "owner")
+    failed = _notify_owners(list(leads.values()), now)  # first: what a person is waiting for
+    hooks = webhook_jobs("lead.created")
+    responses = list(AutoResponse.objects.filter(is_active=True))
+    new_jobs = []
+    for job in jobs:
+        lead = leads.get(job.lead_id)
+        if lead is None:
+            continue
+        follow = [("auto_response", {})] if _auto_response(lead, responses) else []
+        for kind, payload in follow + hooks:
+            new_jobs.append(_follow_up(job, kind, payload, now))
+        if lead.pk in failed:  # retried on its own, after a pause, like any failed job
+            retry = _follow_up(job, "notify_owner", {"owner": lead.owner_id}, now)
+            retry.run_at = now + timedelta(seconds=RETRY_AFTER)
+            retry.last_error = f"{type(failed[lead.pk]).__name__}: {failed[lead.pk]}"[:2000]
+            new_jobs.append(retry)
+    with write_turn(), transaction.atomic():
+        predict_leads(list(leads.values()), now)
+        Job.objects.bulk_create(new_jobs, ignore_conflicts=True)
+    return {}
+
+
+def _follow_up(job: Job, kind: str, payload: dict, now: datetime) -> Job:
+    return Job(
+        kind=kind,
+        lead_id=job.lead_id,
+        run_at=now,
+        created_at=now,
+        payload=payload,
+        dedupe_key=f"{kind}:{job.lead_id}:{payload.get('webhook', '')}:{job.pk}",
     )
 
 
@@ -128,10 +192,15 @@ def webhook_jobs(event: str) -> list[tuple[str, dict]]:
 
 
 def auto_response_for(lead) -> AutoResponse | None:
+    return _auto_response(lead, AutoResponse.objects.filter(is_active=True))
+
+
+def _auto_response(lead, responses) -> AutoResponse | None:
+    """The active response for the lead's source (else the catch-all), if it may be emailed."""
     if not lead.email or lead.do_not_email or lead.do_not_contact or lead.consent_email is False:
         return None
-    responses = AutoResponse.objects.filter(is_active=True, source__in=[lead.source, ""])
-    return min(responses, key=lambda r: r.source == "", default=None)
+    fitting = [r for r in responses if r.source in (lead.source, "")]
+    return min(fitting, key=lambda r: r.source == "", default=None)
 
 
 def _fill(template: str, values: dict) -> str:

@@ -2,6 +2,8 @@
 
 from leadline.core.choices import Role
 from leadline.core.errors import DomainError, NotFound
+from leadline.core.models import Membership
+from leadline.core.prepared import Prepared
 
 
 def roles_by_team(user) -> dict[int, str]:
@@ -9,9 +11,16 @@ def roles_by_team(user) -> dict[int, str]:
         return {}
     cache = getattr(user, "_leadline_roles", None)
     if cache is None:
-        cache = dict(user.memberships.values_list("team_id", "role"))
+        cache = dict(_roles(user.pk))
         user._leadline_roles = cache
     return cache
+
+
+# Every request reads the user's roles: compiled once (see core.prepared).
+_roles = Prepared(
+    lambda user_id: Membership.objects.filter(user_id=user_id).values_list("team_id", "role"),
+    Membership._meta.get_field("user"),
+)
 
 
 def is_admin(user) -> bool:

@@ -1,8 +1,10 @@
 """The background loop: due work claimed from the database by any number of workers.
 
 Each step does one unit of work and says whether it found any. Work is claimed by a guarded
-update (only the worker whose update changed the row proceeds); on PostgreSQL the candidate row
-is also read with SKIP LOCKED so workers do not queue behind each other.
+update (only the worker whose update changed the row proceeds); on PostgreSQL the candidate rows
+are also read with SKIP LOCKED so workers do not queue behind each other. Quick kinds (a new
+lead's notifications, owner emails) are claimed up to BATCH at a time in one statement and run
+kind by kind in one call each; the rest (imports, retraining) one at a time.
 """
 
 import logging
@@ -16,14 +18,16 @@ from django.db.models import F
 from leadline.core import notify  # noqa: F401  (registers the job handlers)
 from leadline.core.choices import JobStatus, Status
 from leadline.core.clock import clock
-from leadline.core.jobs import HANDLERS, enqueue  # noqa: F401
+from leadline.core.jobs import BATCH_HANDLERS, HANDLERS, enqueue  # noqa: F401
 from leadline.core.models import Job
+from leadline.core.writes import write_turn
 from leadline.routing.sla import breach_due
 from leadline.routing.timerules import apply_rules
-from leadline.scoring import predict, versions  # noqa: F401  (register their jobs)
+from leadline.scoring import mql, predict, versions  # noqa: F401  (register their jobs)
 
 log = logging.getLogger("leadline.worker")
 LEASE = timedelta(minutes=5)
+BATCH = 100
 
 
 def _skip_locked(qs):
@@ -31,9 +35,12 @@ def _skip_locked(qs):
 
 
 def claim_job(now: datetime) -> Job | None:
-    with transaction.atomic():
+    """One due job of a kind that runs alone (batch kinds are claimed by claim_batch)."""
+    with write_turn(), transaction.atomic():
         candidate = _skip_locked(
-            Job.objects.filter(status=JobStatus.PENDING, run_at__lte=now).order_by("run_at", "id")
+            Job.objects.filter(status=JobStatus.PENDING, run_at__lte=now)
+            .exclude(kind__in=list(BATCH_HANDLERS))
+            .order_by("run_at", "id")
         ).first()
         if candidate is None:
             return None
@@ -46,6 +53,68 @@ def claim_job(now: datetime) -> Job | None:
     return candidate
 
 
+def claim_batch(now: datetime, limit: int = BATCH) -> list[Job]:
+    """Up to `limit` due jobs of the batch kinds, claimed in one statement: an UPDATE of the
+    oldest pending rows (skipping rows another worker has locked, on PostgreSQL) that returns
+    the ids it changed, so two workers never claim the same job."""
+    kinds = list(BATCH_HANDLERS)
+    if not kinds:
+        return []
+    marks = ", ".join(["%s"] * len(kinds))
+    adapt = connection.ops.adapt_datetimefield_value
+    return _claim(
+        f"run_at <= %s AND kind IN ({marks}) ORDER BY run_at, id LIMIT %s",
+        [adapt(now), *kinds, limit],
+        now,
+    )
+
+
+def claim_ids(ids: list[int], now: datetime) -> list[Job]:
+    """These jobs, if still pending (instant dispatch claims the jobs a capture just wrote; a
+    worker that got there first keeps them)."""
+    ids = [int(pk) for pk in ids]
+    if not ids:
+        return []
+    marks = ", ".join(["%s"] * len(ids))
+    return _claim(f"id IN ({marks})", ids, now)
+
+
+def _claim(where: str, params: list, now: datetime) -> list[Job]:
+    table = connection.ops.quote_name(Job._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {table} SET status = %s, locked_until = %s, attempts = attempts + 1 "
+        f"WHERE id IN (SELECT id FROM {table} WHERE status = %s AND {where}{lock}) "
+        "AND status = %s RETURNING id"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    head = [JobStatus.RUNNING, adapt(now + LEASE), JobStatus.PENDING]
+    with write_turn(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [*head, *params, JobStatus.PENDING])
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(Job.objects.filter(pk__in=ids).order_by("run_at", "id")) if ids else []
+
+
+def _failed(job: Job, exc: BaseException, now: datetime) -> None:
+    log.warning("job %s (%s) failed: %s", job.pk, job.kind, exc)
+    final = job.attempts >= job.max_attempts
+    with write_turn():
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED if final else JobStatus.PENDING,
+            run_at=now + timedelta(seconds=min(3600, 5 * 2**job.attempts)),
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            locked_until=None,
+        )
+
+
+def _done(ids: list[int], now: datetime) -> None:
+    if ids:
+        with write_turn():
+            Job.objects.filter(pk__in=ids).update(
+                status=JobStatus.DONE, done_at=now, locked_until=None
+            )
+
+
 def run_job(job: Job, now: datetime) -> None:
     func = HANDLERS.get(job.kind)
     try:
@@ -53,16 +122,29 @@ def run_job(job: Job, now: datetime) -> None:
             raise RuntimeError(f"no handler for job kind {job.kind!r}")
         func(job, now)
     except Exception as exc:  # noqa: BLE001 — any failure is recorded and retried, never lost
-        log.warning("job %s (%s) failed: %s", job.pk, job.kind, exc)
-        final = job.attempts >= job.max_attempts
-        Job.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED if final else JobStatus.PENDING,
-            run_at=now + timedelta(seconds=min(3600, 5 * 2**job.attempts)),
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            locked_until=None,
-        )
+        _failed(job, exc, now)
         return
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, done_at=now, locked_until=None)
+    _done([job.pk], now)
+
+
+def run_batch(jobs: list[Job], now: datetime) -> None:
+    """Run claimed batch-kind jobs, one handler call per kind; a failure is recorded for its
+    own job (or, if the handler itself fails, for each of its jobs) and retried later."""
+    by_kind: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_kind.setdefault(job.kind, []).append(job)
+    done: list[int] = []
+    for kind, group in by_kind.items():
+        try:
+            failures = BATCH_HANDLERS[kind](group, now) or {}
+        except Exception as exc:  # noqa: BLE001 — recorded on every job of the call
+            failures = {job.pk: exc for job in group}
+        for job in group:
+            if job.pk in failures:
+                _failed(job, failures[job.pk], now)
+            else:
+                done.append(job.pk)
+    _done(done, now)
 
 
 def release_stale(now: datetime) -> int:
@@ -106,7 +188,13 @@ def tick(now: datetime | None = None) -> bool:
     retraining schedule once a minute."""
     now = now or clock.now()
     did = release_stale(now) > 0
-    for _ in range(200):
+    for _ in range(20):
+        jobs = claim_batch(now)
+        if not jobs:
+            break
+        run_batch(jobs, now)
+        did = True
+    for _ in range(20):
         job = claim_job(now)
         if job is None:
             break
@@ -116,6 +204,7 @@ def tick(now: datetime | None = None) -> bool:
     if _sweep_due(now):
         did |= recycle_due(now) > 0
         did |= apply_rules(now) > 0
+        did |= mql.sweep(now) > 0
         did |= predict.schedule_retraining(now)
     return did
 

@@ -13,12 +13,9 @@ A new lead is worked on as a dict of its column values and written with one mult
 `CaptureResult.lead` makes the Lead only when a caller asks for it. The rules a capture applies
 (scoring, routing, SLA policies, the default team) are cached per process and read again when a
 one-query fingerprint of their tables changes, so an edit made through any process is seen by
-the next capture. On SQLite, captures queue for the write lock (`_WriterQueue`).
+the next capture. On SQLite, captures queue for the write lock (`core.writes.write_turn`).
 """
 
-import os
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -29,8 +26,11 @@ from django.db import router as db_router
 
 from leadline.core.choices import Source
 from leadline.core.clock import clock
+from leadline.core.dispatch import dispatcher
 from leadline.core.errors import DomainError
 from leadline.core.models import Campaign, Job, Team
+from leadline.core.prepared import Prepared
+from leadline.core.writes import write_turn
 from leadline.leads.models import Event, IdempotencyKey, Lead
 from leadline.quality import enrich
 from leadline.quality.normalize import (
@@ -43,16 +43,11 @@ from leadline.quality.normalize import (
     normalize_phone,
     phone_country,
 )
-from leadline.routing.assign import Prepared, Router
+from leadline.routing.assign import Router
 from leadline.routing.models import RoutingRule, SlaPolicy
 from leadline.routing.sla import load_policies
 from leadline.scoring.models import ScoringRule
 from leadline.scoring.rules import Rule, load_rules, score
-
-try:
-    import fcntl
-except ImportError:  # Windows: captures fall back to SQLite's own waiting
-    fcntl = None
 
 TEXT_FIELDS = {
     "title": 150,
@@ -492,12 +487,18 @@ def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int]:
     plan = _insert_plan(model, connection)
     # A row that already has every column (a new lead's values, built by _row) is used as it is.
     rows = [row if len(row) > len(plan.fields) else _row(model, row) for row in rows]
-    columns = [_adapt([row[name] for row in rows], how, connection) for name, how in plan.fields]
     tail = plan.returning if returning else ""
     ids: list[int] = []
-    if plan.copy and len(rows) >= 100:  # below that, COPY's extra round trip costs more
-        return _copy(connection, plan, columns, returning)
-    values = list(zip(*columns, strict=True))
+    if len(rows) <= 4:  # a single capture: adapted row by row, with no per-column lists
+        cells = [(name, _one_adapter(how, connection)) for name, how in plan.fields]
+        values = [tuple([adapt(row[name]) for name, adapt in cells]) for row in rows]
+    else:
+        columns = [
+            _adapt([row[name] for row in rows], how, connection) for name, how in plan.fields
+        ]
+        if plan.copy and len(rows) >= 100:  # below that, COPY's extra round trip costs more
+            return _copy(connection, plan, columns, returning)
+        values = list(zip(*columns, strict=True))
     with connection.cursor() as cursor:
         for start in range(0, len(values), plan.per_statement):
             chunk = values[start : start + plan.per_statement]
@@ -577,6 +578,44 @@ def _how(field, connection) -> tuple:
     if isinstance(field, models.DateTimeField):
         return ("moment", prep, None)
     return ("other", prep, None)
+
+
+_ONE_ADAPTERS: dict = {}
+
+
+def _one_adapter(how: tuple, connection):
+    """`_adapt` for one value: a function per field, made once per connection."""
+    key = (id(how), id(connection))  # `how` lives as long as its cached insert plan
+    found = _ONE_ADAPTERS.get(key)
+    if found is not None and found[0] is connection and found[2] is how:
+        return found[1]
+    kind, prep, extra = how
+    if kind == "plain":
+
+        def adapt(v):
+            return v if v is None or type(v) is extra else prep(v, connection)
+
+    elif kind == "json":
+
+        def adapt(v):
+            if v is None:
+                return None
+            if not v and type(v) in extra:
+                return extra[type(v)]
+            return prep(v, connection)
+
+    elif kind == "moment":
+
+        def adapt(v):
+            return None if v is None else prep(v, connection)
+
+    else:
+
+        def adapt(v):
+            return prep(v, connection)
+
+    _ONE_ADAPTERS[key] = (connection, adapt, how)
+    return adapt
 
 
 def _adapt(column: list, how: tuple, connection) -> list:
@@ -721,44 +760,6 @@ _open_lead_id = Prepared(
 )
 
 
-class _WriterQueue:
-    """SQLite lets one writer at a time, and a writer that finds the database locked sleeps and
-    retries (1, 2, 5, 10, 15, 20, 25… ms): under load, captures waste those sleeps and the slowest
-    wait hundreds of milliseconds. Captures queue for their write transaction instead, in each
-    process on a lock and across processes on an flock of a file beside the database, and each
-    one starts the moment the last one commits. Other writers (the worker) still use SQLite's own
-    waiting; they never wait for this queue, so nothing can deadlock on it."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._files: dict[tuple[int, str], int] = {}
-
-    @contextmanager
-    def __call__(self):
-        connection = connections[db_router.db_for_write(Lead)]
-        path = connection.settings_dict["NAME"]
-        if (
-            fcntl is None
-            or connection.vendor != "sqlite"
-            or connection.in_atomic_block  # the caller's transaction already holds the database
-            or connection.is_in_memory_db()
-        ):
-            yield
-            return
-        with self._lock:
-            key = (os.getpid(), str(path))  # a forked process opens its own file
-            if key not in self._files:
-                self._files[key] = os.open(f"{path}.capture-lock", os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._files[key], fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._files[key], fcntl.LOCK_UN)
-
-
-_write_turn = _WriterQueue()
-
-
 def capture(
     data: dict,
     *,
@@ -788,7 +789,7 @@ def capture(
 def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureResult:
     # A new lead's values and score need no database: worked out before the transaction.
     new = _scored_new(clean, campaign, config, now)
-    with _write_turn(), transaction.atomic():
+    with write_turn(), transaction.atomic():
         if key:
             seen = IdempotencyKey.objects.select_related("lead").filter(key=key).first()
             if seen and seen.lead:
@@ -810,7 +811,7 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             _insert_new([new])
             router.flush()
             _insert_events([(new.values["id"], _created_events(new.values, channel, now, actor))])
-            _insert(Job, _notify_jobs([new.values], now))
+            dispatcher.after_commit(_insert(Job, _notify_jobs([new.values], now), returning=True))
             result = CaptureResult(new.lead, "created")
         if key:
             IdempotencyKey.objects.create(key=key, lead=result.lead, created_at=now)
@@ -849,7 +850,7 @@ def capture_batch(
         # (again on a retry: the last attempt's routing and touches changed them).
         items = [(*item, _scored_new(item[1], item[2], config, now)) for item in prepared]
         try:
-            with _write_turn(), transaction.atomic():
+            with write_turn(), transaction.atomic():
                 for index, result in _capture_many(items, channel, actor, config, now):
                     results[index] = result
             break

@@ -87,13 +87,23 @@ class Lead(models.Model):
     city = models.CharField(max_length=100, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
     account = models.ForeignKey(
-        "deals.Account", models.SET_NULL, null=True, blank=True, related_name="leads"
+        "deals.Account",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        db_index=False,  # partial index below: most leads have none
     )
     # Where it came from
     source = models.CharField(max_length=40, choices=Source.choices, default=Source.OTHER)
     source_detail = models.CharField(max_length=200, blank=True)
     campaign = models.ForeignKey(
-        "core.Campaign", models.SET_NULL, null=True, blank=True, related_name="leads"
+        "core.Campaign",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        db_index=False,  # partial index below
     )
     utm_source = models.CharField(max_length=100, blank=True)
     utm_medium = models.CharField(max_length=100, blank=True)
@@ -108,10 +118,11 @@ class Lead(models.Model):
     do_not_email = models.BooleanField(default=False)
     do_not_call = models.BooleanField(default=False)
     # Ownership and routing
+    # Indexed by (owner, status) and (team, status) below, which serve lookups by either alone.
     owner = models.ForeignKey(
-        User, models.SET_NULL, null=True, blank=True, related_name="owned_leads"
+        User, models.SET_NULL, null=True, blank=True, related_name="owned_leads", db_index=False
     )
-    team = models.ForeignKey("core.Team", models.SET_NULL, null=True, blank=True)
+    team = models.ForeignKey("core.Team", models.SET_NULL, null=True, blank=True, db_index=False)
     routing_reason = models.JSONField(default=dict, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
     # Lifecycle
@@ -122,11 +133,16 @@ class Lead(models.Model):
     recycle_count = models.PositiveIntegerField(default=0)
     recycle_at = models.DateTimeField(null=True, blank=True)
     converted_opportunity = models.ForeignKey(
-        "deals.Opportunity", models.SET_NULL, null=True, blank=True, related_name="leads"
+        "deals.Opportunity",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        db_index=False,  # partial index below
     )
     converted_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
-        "self", models.SET_NULL, null=True, blank=True, related_name="merged_leads"
+        "self", models.SET_NULL, null=True, blank=True, related_name="merged_leads", db_index=False
     )
     # Score
     fit_score = models.IntegerField(default=0)
@@ -164,7 +180,6 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["team", "status"], name="lead_team_status"),
-            models.Index(fields=["status", "sla_due_at"], name="lead_sla"),
             models.Index(
                 fields=["sla_due_at"],
                 name="lead_sla_due",
@@ -175,6 +190,14 @@ class Lead(models.Model):
             models.Index(fields=["source"], name="lead_source"),
             models.Index(
                 fields=["recycle_at"], name="lead_recycle", condition=Q(recycle_at__isnull=False)
+            ),
+            # Every capture writes a lead row, and each index is written with it: a reference
+            # most leads leave empty is indexed only where it is set.
+            *(
+                models.Index(
+                    fields=[name], name=f"lead_{name}", condition=Q(**{f"{name}__isnull": False})
+                )
+                for name in ("account", "campaign", "converted_opportunity", "merged_into")
             ),
         ]
         constraints = [

@@ -12,18 +12,17 @@ never pick the same "next" rep.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connections, models, transaction
+from django.db import connections, transaction
 from django.db import router as db_router
 from django.db.models import Count
-from django.db.models.query import ModelIterable, get_related_populators
-from django.db.transaction import TransactionManagementError
 
 from leadline.core.calendar import BusinessCalendar
 from leadline.core.choices import OPEN_STATUSES, Role
 from leadline.core.models import Membership, Team
+from leadline.core.prepared import Prepared
 from leadline.routing import sla
 from leadline.routing.models import Absence, RoutingRule
 from leadline.scoring.rules import compile_conditions
@@ -52,116 +51,6 @@ class _TeamState:
     moved: dict[int, Membership] = field(default_factory=dict)  # reps whose turn changed
 
 
-class Prepared:
-    """A queryset compiled to SQL once per connection, then run with new values.
-
-    Routing runs the same few small queries for every captured lead, and building and compiling
-    a queryset costs ten to thirty times what running one of them does. `build(*args)` makes the
-    queryset; `fields[i]` is the model field argument i is compared with (for a list argument,
-    each item), which adapts a value exactly as the lookup does. The result is what iterating
-    the queryset gives: model instances (select_related rows attached) or values_list tuples.
-    """
-
-    def __init__(self, build, *fields):
-        self.build, self.fields = build, fields
-        self._plans: dict = {}
-        self._using: str | None = None
-
-    def __call__(self, *args) -> list:
-        if any(isinstance(a, list | tuple) and not a for a in args):
-            return []  # `__in=[]` matches nothing (Django raises EmptyResultSet to say so)
-        plan = self._plan(args)
-        if plan["for_update"] and plan["connection"].get_autocommit():
-            raise TransactionManagementError(
-                "select_for_update cannot be used outside of a transaction."
-            )
-        params = list(plan["params"])
-        for slot, arg, item in plan["slots"]:
-            value = args[arg] if item is None else args[arg][item]
-            params[slot] = self.fields[arg].get_db_prep_value(value, plan["connection"])
-        with plan["connection"].cursor() as cursor:
-            cursor.execute(plan["sql"], params)
-            rows = cursor.fetchall()
-        compiler = plan["compiler"]
-        if plan["converters"]:
-            rows = compiler.apply_converters(rows, plan["converters"])
-        if plan["model"] is None:
-            return [tuple(row) for row in rows]
-        using, start, end = plan["using"], plan["start"], plan["end"]
-        found = []
-        for row in rows:
-            obj = plan["model"].from_db(using, plan["init_list"], row[start:end])
-            for populator in plan["populators"]:
-                populator.populate(row, obj)
-            found.append(obj)
-        return found
-
-    def _plan(self, args) -> dict:
-        shape = tuple(len(a) if isinstance(a, list | tuple) else None for a in args)
-        if self._using is None:
-            self._using = self.build(*args).db
-        using = self._using
-        connection = connections[using]
-        key = (id(connection), shape)
-        plan = self._plans.get(key)
-        if plan is not None and plan["connection"] is connection:
-            return plan
-        sentinels = [
-            [_sentinel(f, i * 1000 + j) for j in range(size)]
-            if size is not None
-            else _sentinel(f, i * 1000)
-            for i, (f, size) in enumerate(zip(self.fields, shape, strict=True))
-        ]
-        queryset = self.build(*sentinels)
-        compiler = queryset.query.get_compiler(using)
-        sql, params = compiler.as_sql()
-        params = list(params)
-        slots = []
-        for arg, (f, value) in enumerate(zip(self.fields, sentinels, strict=True)):
-            items = value if isinstance(value, list) else [value]
-            for item, sentinel in enumerate(items):
-                adapted = f.get_db_prep_value(sentinel, connection)
-                where = [
-                    k for k, p in enumerate(params) if type(p) is type(adapted) and p == adapted
-                ]
-                if len(where) != 1:
-                    raise ValueError(f"argument {arg} is not one parameter of {sql}")
-                slots.append((where[0], arg, item if isinstance(value, list) else None))
-        columns = [s[0] for s in compiler.select[: compiler.col_count]]
-        plan = {
-            "connection": connection,
-            "using": using,
-            "sql": sql,
-            "params": params,
-            "slots": slots,
-            "compiler": compiler,
-            "converters": compiler.get_converters(columns),
-            "model": None,
-            "for_update": queryset.query.select_for_update,
-        }
-        if queryset._iterable_class is ModelIterable:
-            info = compiler.klass_info
-            start, end = info["select_fields"][0], info["select_fields"][-1] + 1
-            plan.update(
-                model=info["model"],
-                start=start,
-                end=end,
-                init_list=[c[0].target.attname for c in compiler.select[start:end]],
-                populators=get_related_populators(info, compiler.select, using),
-            )
-        self._plans[key] = plan
-        return plan
-
-
-def _sentinel(f, n: int):
-    """A value no real query uses, of the type field `f` compares with."""
-    if isinstance(f, models.DateTimeField):
-        return datetime(1901, 2, 3, tzinfo=UTC) + timedelta(seconds=n)
-    if isinstance(f, models.CharField | models.TextField):
-        return f"\x00sentinel-{n}\x00"
-    return -987_654_321_000 - n  # integers and foreign keys
-
-
 _LOCKED_TEAM = Prepared(lambda pk: Team.objects.select_for_update().filter(pk=pk), Team._meta.pk)
 _REPS = Prepared(
     lambda team_id: (
@@ -181,6 +70,40 @@ _AWAY = Prepared(
     Absence._meta.get_field("starts_at"),
     Absence._meta.get_field("ends_at"),
 )
+
+
+_COUNTS: list = []
+
+
+def _counts() -> list[Prepared]:
+    """Open leads per rep, and leads assigned to each since a moment: (owner id, n) rows."""
+    if not _COUNTS:
+        from leadline.leads.models import Lead
+
+        owner, assigned = Lead._meta.get_field("owner"), Lead._meta.get_field("assigned_at")
+        _COUNTS[:] = [
+            Prepared(
+                lambda ids: (
+                    Lead.objects.filter(owner_id__in=ids, status__in=OPEN_STATUSES)
+                    .values_list("owner_id")
+                    .annotate(n=Count("id"))
+                ),
+                owner,
+            ),
+            Prepared(
+                lambda ids, start, end: (
+                    Lead.objects.filter(
+                        owner_id__in=ids, assigned_at__gte=start, assigned_at__lt=end
+                    )
+                    .values_list("owner_id")
+                    .annotate(n=Count("id"))
+                ),
+                owner,
+                assigned,
+                assigned,
+            ),
+        ]
+    return _COUNTS
 
 
 def stride(member: Membership) -> int:
@@ -248,32 +171,16 @@ class Router:
         return self._teams[team.pk]
 
     def _load_counts(self, state: _TeamState) -> None:
-        from leadline.leads.models import Lead
-
         ids = [m.user_id for m in state.reps]
         if not ids:
             return
         need_open = state.team.rotation == "load_balanced" or any(m.open_cap for m in state.reps)
         if need_open:
-            rows = (
-                Lead.objects.filter(owner_id__in=ids, status__in=OPEN_STATUSES)
-                .values("owner_id")
-                .annotate(n=Count("id"))
-            )
-            state.open_counts = {r["owner_id"]: r["n"] for r in rows}
+            state.open_counts = dict(_counts()[0](ids))
         if any(m.daily_cap for m in state.reps):
             zone = ZoneInfo(state.team.timezone)
             midnight = self.now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-            rows = (
-                Lead.objects.filter(
-                    owner_id__in=ids,
-                    assigned_at__gte=midnight,
-                    assigned_at__lt=midnight + timedelta(days=1),
-                )
-                .values("owner_id")
-                .annotate(n=Count("id"))
-            )
-            state.today_counts = {r["owner_id"]: r["n"] for r in rows}
+            state.today_counts = dict(_counts()[1](ids, midnight, midnight + timedelta(days=1)))
         for absence in _AWAY(ids, self.now, self.now):
             state.away[absence.user_id] = absence
 
