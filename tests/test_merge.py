@@ -113,6 +113,16 @@ def test_team_rules_replace_the_built_in_ones(pair, workspace):
     assert fresh(form).title == "VP Operations"
 
 
+def test_the_most_complete_lead_can_win_a_field(pair, workspace):
+    form, listed = pair
+    MatchSettings.objects.create(team=None, survivorship={"title": "complete"})
+    Lead.objects.filter(pk=form.pk).update(
+        city="Boston", industry="Retail", employees=10, region="MA"
+    )
+    merge(form, [listed])
+    assert fresh(form).title == "VP Operations"  # the form lead has more filled in
+
+
 def test_consent_never_weakens_and_flags_are_kept(pair, workspace):
     form, listed = pair
     Lead.objects.filter(pk=listed.pk).update(consent_email=False, do_not_call=True)

@@ -32,6 +32,18 @@ def test_free_mail_gives_no_company_and_a_country_gives_its_time_zone():
     assert got["timezone"] == "Europe/Berlin" and "country" not in got  # it was given
 
 
+def test_a_region_gives_the_time_zone_of_a_big_country():
+    derived = enrich.DerivedProvider()
+    assert derived.enrich({"country": "US", "region": "California"})["timezone"] == (
+        "America/Los_Angeles"
+    )
+    # The address wins over the phone's area code (a New York number, a Texas office).
+    got = derived.enrich({"country": "US", "region": "TX", "phone": "+1 212 555 0100"})
+    assert got["timezone"] == "America/Chicago"
+    assert derived.enrich({"country": "AU", "region": "qld"})["timezone"] == "Australia/Brisbane"
+    assert "timezone" not in derived.enrich({"country": "US", "region": "Atlantis"})
+
+
 def test_the_company_file_fills_firmographics(tmp_path):
     path = tmp_path / "companies.csv"
     path.write_text(

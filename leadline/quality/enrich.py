@@ -6,7 +6,8 @@ outside service:
 
 * ``DerivedProvider`` ("derived"): company domain from a non-free email or the website,
   free-mail and role-address flags, the phone's country, line type and time zone, the time
-  zone of single-zone countries, seniority and department from the job title;
+  zone of single-zone countries and of US, Canadian and Australian regions, seniority and
+  department from the job title;
 * ``CompanyFileProvider`` ("company_file"): a team's company reference CSV (domain, name,
   industry, employees, revenue, country), looked up by the lead's company domain. Set
   ``LEADLINE_COMPANY_FILE`` to use one.
@@ -112,6 +113,66 @@ COUNTRY_TIMEZONES = {
     "KE": "Africa/Nairobi",
     "NZ": "Pacific/Auckland",
 }
+# Regions of the multi-zone countries leads most often come from: (country, region code) -> zone.
+_ZONES_BY_REGION = {
+    "US": {
+        "America/New_York": "CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV",
+        "America/Chicago": "AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI",
+        "America/Denver": "CO ID MT NM UT WY",
+        "America/Phoenix": "AZ",
+        "America/Los_Angeles": "CA NV OR WA",
+        "America/Anchorage": "AK",
+        "Pacific/Honolulu": "HI",
+    },
+    "CA": {
+        "America/Toronto": "ON QC",
+        "America/Vancouver": "BC YT",
+        "America/Edmonton": "AB NT",
+        "America/Winnipeg": "MB",
+        "America/Regina": "SK",
+        "America/Halifax": "NS NB PE",
+        "America/St_Johns": "NL",
+    },
+    "AU": {
+        "Australia/Sydney": "NSW ACT",
+        "Australia/Melbourne": "VIC",
+        "Australia/Hobart": "TAS",
+        "Australia/Brisbane": "QLD",
+        "Australia/Adelaide": "SA",
+        "Australia/Perth": "WA",
+        "Australia/Darwin": "NT",
+    },
+}
+REGION_TIMEZONES = {
+    (country, code): zone
+    for country, zones in _ZONES_BY_REGION.items()
+    for zone, codes in zones.items()
+    for code in codes.split()
+}
+US_STATES = dict(
+    pair.split("=")
+    for pair in (
+        "alabama=AL alaska=AK arizona=AZ arkansas=AR california=CA colorado=CO connecticut=CT "
+        "delaware=DE florida=FL georgia=GA hawaii=HI idaho=ID illinois=IL indiana=IN iowa=IA "
+        "kansas=KS kentucky=KY louisiana=LA maine=ME maryland=MD massachusetts=MA michigan=MI "
+        "minnesota=MN mississippi=MS missouri=MO montana=MT nebraska=NE nevada=NV "
+        "new_hampshire=NH new_jersey=NJ new_mexico=NM new_york=NY north_carolina=NC "
+        "north_dakota=ND ohio=OH oklahoma=OK oregon=OR pennsylvania=PA rhode_island=RI "
+        "south_carolina=SC south_dakota=SD tennessee=TN texas=TX utah=UT vermont=VT "
+        "virginia=VA washington=WA west_virginia=WV wisconsin=WI wyoming=WY "
+        "district_of_columbia=DC"
+    ).split()
+)
+
+
+def region_timezone(country: str, region: str) -> str:
+    """The time zone of a region of a multi-zone country ("US", "California" or "CA")."""
+    code = (region or "").strip()
+    if country == "US":
+        code = US_STATES.get(code.lower().replace(" ", "_"), code)
+    return REGION_TIMEZONES.get((country, code.upper()), "")
+
+
 LINE_TYPES = {
     phonenumbers.PhoneNumberType.FIXED_LINE: "fixed_line",
     phonenumbers.PhoneNumberType.MOBILE: "mobile",
@@ -154,7 +215,10 @@ class DerivedProvider:
         country = normalize_country(_get(record, "country"))
         out.update(_phone_facts(_get(record, "phone_e164") or _get(record, "phone"), country))
         country = country or out.get("country") or ""
-        if country and "timezone" not in out and country in COUNTRY_TIMEZONES:
+        by_region = region_timezone(country, _get(record, "region") or "")
+        if by_region:
+            out["timezone"] = by_region  # the lead's own address beats its phone's area code
+        elif country and "timezone" not in out and country in COUNTRY_TIMEZONES:
             out["timezone"] = COUNTRY_TIMEZONES[country]
         title = _get(record, "title") or _get(record, "job_title") or ""
         if title:

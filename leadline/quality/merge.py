@@ -15,6 +15,8 @@ Survivorship rules (per field; a team can override them in ``MatchSettings.survi
 * ``recent``   the value of the most recently updated lead that has one
 * ``trusted``  the value from the most trustworthy source (a person typing it in beats a
                bought list), then the most recent
+* ``complete`` the value of the most complete lead (most descriptive fields filled in), then
+               the most recent
 * ``earliest`` the value of the first captured lead that has one (first-touch attribution)
 * ``survivor`` the survivor's value, or the most recent one when the survivor has none
 * ``advanced`` from the lead furthest along the lifecycle (its owner has the relationship)
@@ -42,7 +44,7 @@ from leadline.intake.models import EngagementEvent, Submission
 from leadline.leads.models import Activity, Event, IdempotencyKey, Lead, Task, Transition
 from leadline.quality.models import CandidateStatus, DuplicateCandidate, MergeRecord
 
-RULES = ("recent", "trusted", "earliest", "survivor", "advanced")
+RULES = ("recent", "trusted", "complete", "earliest", "survivor", "advanced")
 
 # Reviewable field -> default rule. Each travels with the columns in GROUPS.
 SURVIVORSHIP = {
@@ -163,6 +165,8 @@ def _ranked(rule: str, leads: list[Lead], survivor: Lead) -> list[Lead]:
     recent = sorted(leads, key=lambda x: (x.updated_at, x.pk == survivor.pk), reverse=True)
     if rule == "trusted":
         return sorted(recent, key=lambda x: -SOURCE_TRUST.get(x.source, 1))
+    if rule == "complete":
+        return sorted(recent, key=lambda x: -_filled(x))
     if rule == "earliest":
         return sorted(leads, key=lambda x: (x.captured_at, x.pk))
     if rule == "survivor":
@@ -170,6 +174,10 @@ def _ranked(rule: str, leads: list[Lead], survivor: Lead) -> list[Lead]:
     if rule == "advanced":
         return sorted(recent, key=lambda x: -STATUS_RANK.get(x.status, 0))
     return recent
+
+
+def _filled(lead: Lead) -> int:
+    return sum(not _empty(getattr(lead, columns(name)[0])) for name in SURVIVORSHIP)
 
 
 def plan_merge(
