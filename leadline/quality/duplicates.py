@@ -455,9 +455,15 @@ def queue_reviews(
             )
     if not rows:
         return 0
-    before = DuplicateCandidate.objects.count()
-    DuplicateCandidate.objects.bulk_create(rows.values(), ignore_conflicts=True, batch_size=1000)
-    return DuplicateCandidate.objects.count() - before
+    known = set(
+        DuplicateCandidate.objects.filter(
+            lead_a_id__in={a for a, _ in rows}, lead_b_id__in={b for _, b in rows}
+        ).values_list("lead_a_id", "lead_b_id")
+    )
+    fresh = [row for pair, row in rows.items() if pair not in known]
+    # A concurrent capture may have queued the same pair since: the unique pair wins.
+    DuplicateCandidate.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
+    return len(fresh)
 
 
 def dismiss(candidate: DuplicateCandidate, by=None, *, now: datetime | None = None):
