@@ -255,12 +255,19 @@ def test_a_model_saved_for_other_comparisons_falls_back_to_the_built_in_one(work
     assert [m.lead_id for m in find_duplicates({**DANA, "email": "dana@gmail.com"})] == [dana.pk]
 
 
-def test_keys_worked_out_one_record_at_a_time_equal_the_batch_keys():
+def test_capture_time_features_and_keys_equal_the_batch_ones():
     from leadline.quality.duplicates import _frame, keys_of, lead_record, record_keys_of
+    from leadline.quality.matching.leads import lead_settings
     from tests.test_matching import _people
 
     rows, _ = _people(200)
     odd = [{"first_name": "Zoë", "last_name": "Müller-Ñúñez", "email": "ZOE+x@GMAIL.com"}, {}]
     records = [lead_record({**r, "title": "CTO"}) for r in rows] + [lead_record(r) for r in odd]
-    frame = _frame(records)
-    assert [record_keys_of(r) for r in records] == [keys_of(frame, i) for i in range(len(records))]
+    settings = lead_settings()
+    batch = settings.frame({f: [r.get(f) for r in records] for f in settings.fields})
+    small = _frame(records)
+    for feat in settings.features():
+        assert [small[feat].value(i) for i in range(len(records))] == [
+            batch[feat].value(i) for i in range(len(records))
+        ], feat.name
+    assert [record_keys_of(r) for r in records] == [keys_of(batch, i) for i in range(len(records))]

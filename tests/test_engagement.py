@@ -339,6 +339,7 @@ def test_a_nurtured_lead_without_an_owner_is_routed_when_it_comes_back(workspace
     actions.transition(lead, "nurture", lead.owner, reason="later")
     Lead.objects.filter(pk=lead.pk).update(owner=None)
     EventType.objects.filter(kind="email_clicked").update(reengages=True)  # the team's choice
+    clock.advance(days=3)
     record_events([{"kind": "email_clicked", "email": "dana@acme-corp.com", "id": "c-9"}])
     lead.refresh_from_db()
     assert lead.status == "working" and lead.owner in (workspace.owner, workspace.teammate)
@@ -444,3 +445,21 @@ def test_event_types_over_the_api(workspace):
         "/api/v1/event-types/demo_no_show", {"is_active": False}, content_type="application/json"
     )
     assert refused.status_code == 403
+
+
+def test_old_engagement_does_not_pull_a_nurtured_lead_back(workspace):
+    lead = capture({"email": "dana@acme-corp.com"}).lead
+    clock.advance(days=60)
+    actions.transition(lead, "nurture", lead.owner, reason="not ready")
+    clock.advance(days=1)
+    before_nurture = clock.now() - timedelta(days=10)  # attended before being nurtured
+    last_month = clock.now() - timedelta(days=30)
+    record_events(
+        [
+            {"kind": "webinar_attended", "email": lead.email, "at": before_nurture.isoformat()},
+            {"kind": "meeting_booked", "email": lead.email, "at": last_month.isoformat()},
+        ]
+    )
+    lead.refresh_from_db()
+    assert lead.status == "nurture"
+    assert lead.custom == {"webinar_attended_count": 1, "meeting_booked_count": 1}

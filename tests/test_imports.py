@@ -603,6 +603,7 @@ def test_a_purchased_lists_cost_goes_on_its_campaign_once(workspace, tmp_path):
     run(path, "--campaign", "Funded startups Q1", "--cost", "2,500")
     campaign = Campaign.objects.get(name="Funded startups Q1")
     assert campaign.cost == Decimal("2500.00")
+    assert (campaign.channel, str(campaign.starts_on)) == ("list_purchase", "2026-03-02")
     assert {lead.source for lead in Lead.objects.all()} == {"list_purchase"}
     assert {lead.campaign_id for lead in Lead.objects.all()} == {campaign.pk}
 

@@ -1,5 +1,9 @@
 """Enrichment: derived values, a company reference file, the provider registry, provenance."""
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from leadline.intake.pipeline import capture
@@ -93,3 +97,61 @@ def test_enriching_a_stored_lead_keeps_provenance(workspace):
     assert EnrichedValue.objects.get(lead=lead, field="free_mail").applied is False
     event = Event.objects.get(lead=lead, kind="enriched")
     assert "industry from firmo" in event.summary and "unavailable: down" in event.summary
+
+
+class CompanyService(BaseHTTPRequestHandler):
+    """A company-data service on loopback: knows acme-corp.com, fails once on flaky.io."""
+
+    calls: list[str] = []
+
+    def do_GET(self):
+        CompanyService.calls.append(self.path)
+        if self.path == "/companies/acme-corp.com":
+            body = json.dumps({"industry": "Manufacturing", "employees": 1200, "ceo": "W. Coyote"})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+        elif self.path == "/companies/flaky.io" and CompanyService.calls.count(self.path) == 1:
+            self.send_response(503)
+            self.end_headers()
+        elif self.path == "/companies/flaky.io":
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"industry": "Software"}')
+        elif self.path == "/companies/down.io":
+            self.send_response(500)
+            self.end_headers()
+        else:
+            self.send_response(404)
+            self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def service():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CompanyService)
+    CompanyService.calls = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/companies/{{domain}}"
+    server.shutdown()
+
+
+def test_an_http_provider_asks_once_per_domain_and_keeps_only_its_fields(service):
+    provider = enrich.HttpProvider("firmo", service, fields=("industry", "employees"))
+    record = {"email": "dana@acme-corp.com"}
+    assert provider.enrich(record) == {"industry": "Manufacturing", "employees": 1200}
+    assert provider.enrich(record) == {"industry": "Manufacturing", "employees": 1200}
+    assert CompanyService.calls == ["/companies/acme-corp.com"]  # the second came from cache
+    assert provider.enrich({"email": "x@unknown.org"}) == {}  # 404: nothing known
+
+
+def test_an_http_provider_retries_then_gives_up(service):
+    provider = enrich.HttpProvider("firmo", service, retries=1)
+    assert provider.enrich({"website": "flaky.io"}) == {"industry": "Software"}
+    result = enrich.enrich({"website": "down.io"}, [provider])
+    assert result.values == {} and "HTTP 500" in result.failed["firmo"]
+    assert CompanyService.calls.count("/companies/down.io") == 2

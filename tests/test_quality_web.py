@@ -150,3 +150,25 @@ def test_another_teams_manager_cannot_unmerge(pair, workspace):
     Membership.objects.create(user=other, team=workspace.emea, role="manager")
     assert as_user(other).post(f"/quality/merges/{record.pk}/undo/").status_code == 404
     assert MergeRecord.objects.get().unmerged_at is None
+
+
+def test_an_admin_sets_a_teams_thresholds_in_settings(workspace):
+    from leadline.quality.models import MatchSettings
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-123456789")
+    client = as_user(admin)
+    form = {
+        "team": workspace.americas.pk,
+        "review_threshold": "0.7",
+        "auto_merge_threshold": "0.6",
+        "survivorship": "{}",
+    }
+    refused = client.post("/settings/admin/quality/matchsettings/add/", form)
+    assert refused.status_code == 200 and "review threshold" in refused.content.decode()
+    form.update(auto_merge_threshold="0.995", survivorship='{"title": "newest"}')
+    refused = client.post("/settings/admin/quality/matchsettings/add/", form)
+    assert "unknown rule" in refused.content.decode()
+    form.update(survivorship='{"title": "survivor"}')
+    assert client.post("/settings/admin/quality/matchsettings/add/", form).status_code == 302
+    saved = MatchSettings.objects.get(team=workspace.americas)
+    assert (saved.review_threshold, saved.auto_merge_threshold) == (0.7, 0.995)

@@ -2,6 +2,7 @@
 spam checks, quarantine, double submits), the form builder and the forms API."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -632,3 +633,29 @@ def test_a_spam_wave_is_cleared_in_one_go_and_only_what_was_seen(bulk, workspace
     left = Submission.objects.filter(status="quarantined")
     assert sorted(s.email_key for s in left) == ["late@spam.se", "x@spam.se"]
     assert Submission.objects.filter(status="accepted").count() == 0
+
+
+def test_a_double_submit_across_a_round_minute_is_still_one_lead(workspace):
+    """A phone-only callback form (no email to match on) sent twice, seconds apart, around
+    15:00:00 — the edge of any fixed ten-minute window."""
+    form = webforms.save_form(
+        None,
+        {
+            "name": "Call me back",
+            "fields": [
+                {"key": "phone", "label": "Phone", "type": "phone", "required": True},
+                {"key": "last_name", "label": "Name", "type": "text"},
+            ],
+            "min_fill_seconds": 0,
+        },
+    )
+    data = {"phone": "+1 415 555 0143", "last_name": "Okafor"}
+    clock.set(clock.now() - timedelta(seconds=2))
+    post(Client(), data, slug=form.slug)
+    clock.advance(seconds=4)
+    post(Client(), data, slug=form.slug)
+    assert Lead.objects.count() == 1
+    assert list(Submission.objects.order_by("id").values_list("outcome", flat=True)) == [
+        "created",
+        "replayed",
+    ]

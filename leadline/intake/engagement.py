@@ -34,6 +34,7 @@ from leadline.scoring import mql
 from leadline.scoring.rules import load_rules
 
 MAX_BATCH = 1000
+REENGAGE_WITHIN = timedelta(days=14)
 FUTURE_SLACK = timedelta(minutes=5)
 LEAD_FIELDS = (
     "first_name",
@@ -399,10 +400,23 @@ def _apply(items: list[_Item], channel, actor, now) -> None:
     mql.sync(leads.values(), now, cause="engagement")
     back: dict[int, _Item] = {}
     for item in sorted(items, key=lambda i: i.at):
-        if item.event_type.reengages and item.lead.status == Status.NURTURE:
+        if _brings_back(item, now):
             back.setdefault(item.lead.pk, item)
     for item in back.values():
         _reengage(item.lead, item, now)
+
+
+def _brings_back(item: _Item, now: datetime) -> bool:
+    """A re-engaging event of a nurtured lead, recent and after it was nurtured: last year's
+    webinar attendance, imported today, does not pull a lead back into the queue."""
+    lead = item.lead
+    return (
+        item.event_type.reengages
+        and lead.status == Status.NURTURE
+        and lead.merged_into_id is None
+        and item.at >= now - REENGAGE_WITHIN
+        and (lead.status_changed_at is None or item.at > lead.status_changed_at)
+    )
 
 
 def _reengage(lead: Lead, item: _Item, now: datetime) -> None:

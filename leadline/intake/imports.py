@@ -678,7 +678,12 @@ def _record_cost(imp: Import) -> None:
     if imp.campaign_id is None and imp.campaign_name:
         campaign, _ = Campaign.objects.get_or_create(
             name=imp.campaign_name,
-            defaults={"channel": imp.source, "created_at": clock.now()},
+            # Its channel and start date: a purchased list's cost per lead is counted from them.
+            defaults={
+                "channel": imp.source,
+                "created_at": clock.now(),
+                "starts_on": clock.now().date(),
+            },
         )
         Import.objects.filter(pk=imp.pk).update(campaign=campaign, campaign_name="")
         imp.campaign, imp.campaign_name = campaign, ""

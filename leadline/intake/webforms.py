@@ -339,12 +339,23 @@ def lead_data(form, clean: dict, values) -> dict:
 
 
 def _idempotency_key(form, data: dict, now: datetime) -> str:
-    who = (
-        data.get("email")
-        or hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    """The same person sending the same form again within the window (a double click, a
+    reload) gets the first send's key, so the pipeline replays it instead of capturing twice.
+    The window slides: two sends seconds apart are one, whatever the clock says."""
+    who = data.get("email") or json.dumps(data, sort_keys=True, default=str)
+    prefix = f"form:{form.pk}:{hashlib.sha256(who.encode()).hexdigest()[:32]}:"
+    earlier = (
+        Submission.objects.filter(
+            form=form,
+            received_at__gte=now - timedelta(seconds=DOUBLE_SUBMIT_WINDOW),
+            idempotency_key__startswith=prefix,
+        )
+        .exclude(status=Submission.Status.REJECTED)
+        .order_by("-received_at", "-id")
+        .values_list("idempotency_key", flat=True)
+        .first()
     )
-    bucket = int(now.timestamp()) // DOUBLE_SUBMIT_WINDOW
-    return f"form:{form.pk}:{who}:{bucket}"[:200]
+    return earlier or f"{prefix}{int(now.timestamp())}"
 
 
 def _recent(qs, now: datetime) -> int:

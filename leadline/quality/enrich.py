@@ -11,7 +11,8 @@ outside service:
   industry, employees, revenue, country), looked up by the lead's company domain. Set
   ``LEADLINE_COMPANY_FILE`` to use one.
 
-``register`` adds a provider (an outside service, say) to the registry; ``enrich`` asks the
+``HttpProvider`` wraps an outside company-data service (timeouts, retries, a cache per
+domain). ``register`` adds a provider to the registry; ``enrich`` asks the
 registered providers in order, each filling only what is still blank, and says which provider
 gave each value (provenance). A provider that fails is named in ``Enrichment.failed`` and never
 stops the others: the caller keeps the lead and retries later. ``enrich_lead`` applies the
@@ -240,6 +241,79 @@ def _number(text) -> int | None:
         return int(float(digits)) if digits else None
     except ValueError:
         return None
+
+
+class ProviderUnavailable(Exception):
+    """The service did not answer usefully (after retries): try this lead again later."""
+
+
+class HttpProvider:
+    """A company-data service over HTTP: ``GET url`` (``{domain}`` filled in) answering a JSON
+    object of fields; 404 means "nothing known". Answers (and 404s) are cached for ``ttl``
+    seconds per domain; timeouts and 5xx answers are retried ``retries`` times, then the
+    provider raises ``ProviderUnavailable`` and ``enrich`` reports it as failed."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        fields: tuple[str, ...] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 2.0,
+        retries: int = 2,
+        ttl: float = 86_400.0,
+    ) -> None:
+        self.name, self.url, self.fields = name, url, fields
+        self.headers = {"Accept": "application/json", **(headers or {})}
+        self.timeout, self.retries, self.ttl = timeout, retries, ttl
+        self._cache: dict[str, tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+
+    def enrich(self, record) -> dict[str, object]:
+        import time
+
+        email = (_get(record, "email") or "").strip().lower()
+        domain = _get(record, "company_domain") or company_domain(
+            email, _get(record, "website") or ""
+        )
+        if not domain:
+            return {}
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(domain)
+        if hit and hit[0] > now:
+            return dict(hit[1])
+        values = self._fetch(domain)
+        if self.fields is not None:
+            values = {k: v for k, v in values.items() if k in self.fields}
+        with self._lock:
+            self._cache[domain] = (now + self.ttl, values)
+        return dict(values)
+
+    def _fetch(self, domain: str) -> dict:
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        url = self.url.format(domain=urllib.parse.quote(domain))
+        request = urllib.request.Request(url, headers=self.headers)
+        problem = ""
+        for _ in range(self.retries + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    data = json.loads(response.read().decode("utf-8") or "{}")
+                return data if isinstance(data, dict) else {}
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    return {}
+                problem = f"HTTP {exc.code}"
+                if exc.code < 500 and exc.code != 429:
+                    break
+            except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+        raise ProviderUnavailable(f"{self.name}: {problem or 'no answer'} from {url}")
 
 
 # --- the registry ---------------------------------------------------------------------------

@@ -273,7 +273,10 @@ def _name_tokens(raw: str | None) -> list[str]:
 def given_name(raw: str | None) -> str | None:
     """Given name without titles, punctuation or spaces: 'Dr. Mary-Ann' -> 'maryann'."""
     tokens = [t for t in _name_tokens(raw) if t not in _TITLES]
-    return "".join(tokens) or None
+    joined = "".join(tokens)
+    # Letters that spell a title once joined ("D. R." -> "dr") are dropped too, so that the
+    # key of a key is the key.
+    return joined if joined and joined not in _TITLES else None
 
 
 def given_first_token(raw: str | None) -> str | None:
@@ -292,7 +295,8 @@ def canonical_given(name: str | None) -> str | None:
 def surname(raw: str | None) -> str | None:
     """Surname without suffixes, punctuation or spaces: "O'Brien-Smith Jr." -> 'obriensmith'."""
     tokens = [t for t in _name_tokens(raw) if t not in _NAME_SUFFIXES]
-    return "".join(tokens) or None
+    joined = "".join(tokens)
+    return joined if joined and joined not in _NAME_SUFFIXES else None
 
 
 def initial(name: str | None) -> str | None:
