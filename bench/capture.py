@@ -189,6 +189,19 @@ def process_cpu(root: int) -> dict[str, float]:
     return used
 
 
+def settle(root: int, timeout: float = 90) -> None:
+    """Wait until the server's processes are idle (the worker process imports its libraries
+    when it starts: seconds of CPU that belong to no scenario)."""
+    deadline = time.monotonic() + timeout
+    before = process_cpu(root)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = process_cpu(root)
+        if sum(now.values()) - sum(before.values()) < 0.05:
+            return
+        before = now
+
+
 def _cpu_ticks() -> tuple[int, int]:
     """(busy, total) jiffies for the whole machine."""
     with open("/proc/stat") as f:
@@ -420,6 +433,7 @@ def bench_engine(engine: str, args, work: Path) -> list[Result]:
         cmd.append("--no-worker")
     proc, port = start(cmd, env, work / f"{engine}-leadline.log")
     try:
+        settle(proc.pid)
         results = scenarios(
             args, proc.pid, port, token, "leadline", "/api/v1/leads", "/api/v1/leads/batch"
         )

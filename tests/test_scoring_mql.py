@@ -161,3 +161,25 @@ def test_the_action_runs_once_even_if_its_job_is_queued_again(workspace):
     mql.sweep(clock.now())
     mql.sync([lead], clock.now())  # a second worker that read the lead before the crossing
     assert Job.objects.filter(kind="mql_reached", lead_id=lead.pk).count() == 1
+
+
+def test_leads_captured_over_the_line_reach_mql_when_the_worker_announces_them(workspace):
+    follow_up(workspace.americas)
+    hot = [
+        capture({**INSURER, "email": f"hot{i}@acme-corp.com", "source": "demo_request"}).lead
+        for i in range(5)
+    ]
+    cold = capture({**INSURER, "email": "cold@acme-corp.com"}).lead
+    run_until_idle()
+    for lead in hot:
+        assert crossings(lead) == ["Reached MQL: score 55 ≥ 50"]
+        assert Task.objects.filter(lead=lead, title="Call now: reached MQL").count() == 1
+    assert crossings(cold) == [] and not Task.objects.filter(lead=cold).exists()
+    assert mql.sweep(clock.now()) == 0  # nothing left for the minute's sweep to find
+
+
+def test_a_team_without_mql_actions_queues_no_action_jobs(workspace):
+    lead = capture({**INSURER, "source": "demo_request"}).lead
+    run_until_idle()
+    assert crossings(lead) == ["Reached MQL: score 55 ≥ 50"]
+    assert not Job.objects.filter(kind="mql_reached").exists()

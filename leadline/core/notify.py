@@ -138,9 +138,10 @@ def lead_captured(jobs: list[Job], now: datetime) -> dict:
     """A batch of new leads: predict them in one call, email their owners over one connection
     (a failed email becomes a notify_owner job of its own, retried alone), and queue their
     auto-responses and webhooks as jobs of their own."""
+    from leadline.scoring import mql
     from leadline.scoring.predict import predict_leads
 
-    leads = _leads(jobs, "owner")
+    leads = _leads(jobs, "owner", "team")
     failed = _notify_owners(list(leads.values()), now)  # first: what a person is waiting for
     hooks = webhook_jobs("lead.created")
     responses = list(AutoResponse.objects.filter(is_active=True))
@@ -159,6 +160,7 @@ def lead_captured(jobs: list[Job], now: datetime) -> dict:
             new_jobs.append(retry)
     with write_turn(), transaction.atomic():
         predict_leads(list(leads.values()), now)
+        mql.arrived(list(leads.values()), now)
         Job.objects.bulk_create(new_jobs, ignore_conflicts=True)
     return {}
 

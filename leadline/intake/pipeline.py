@@ -317,11 +317,11 @@ def _new_values(clean: dict, campaign, now: datetime) -> dict:
 class _NewLead:
     """A lead this capture creates: its values, and the Lead built from them when asked for."""
 
-    __slots__ = ("values", "campaign", "team", "owner", "_lead")
+    __slots__ = ("values", "campaign", "team", "owner", "account", "_lead")
 
     def __init__(self, values: dict, campaign):
         self.values, self.campaign = values, campaign
-        self.team = self.owner = self._lead = None
+        self.team = self.owner = self.account = self._lead = None
 
     @property
     def lead(self) -> Lead:
@@ -338,7 +338,11 @@ class _NewLead:
 
 def _route(new: _NewLead, router: Router) -> None:
     values = new.values
-    assignment = router.route(score_record(values))
+    record = score_record(values)
+    if new.account is not None:
+        record["account_owner_id"] = new.account.owner_id
+        record["account_name"] = new.account.name
+    assignment = router.route(record)
     new.team, new.owner = assignment.team, assignment.owner
     values["team_id"] = assignment.team.pk if assignment.team else None
     values["owner_id"] = assignment.owner_id
@@ -863,6 +867,15 @@ def capture_batch(
 def _scored_new(clean: dict, campaign, config: CaptureConfig, now: datetime) -> _NewLead:
     new = _NewLead(_new_values(clean, campaign, now), campaign)
     _score(new.values, config.scoring, now)
+    if any(rule.to_account_owner for rule in config.routing):
+        # A rule sends leads of existing accounts to their owners: find the account (reads
+        # only, before the transaction) and link the lead to it.
+        from leadline.quality.accounts import match_account
+
+        match = match_account(new.values)
+        if match is not None:
+            new.account = match.account
+            new.values["account_id"] = match.account.pk
     return new
 
 

@@ -62,6 +62,12 @@ _REPS = Prepared(
     ),
     Membership._meta.get_field("team"),
 )
+_MEMBER_OF = Prepared(
+    lambda user_id: (
+        Membership.objects.filter(user_id=user_id).select_related("team", "user").order_by("id")
+    ),
+    Membership._meta.get_field("user"),
+)
 _AWAY = Prepared(
     lambda ids, start, end: Absence.objects.filter(
         user_id__in=ids, starts_at__lte=start, ends_at__gt=end
@@ -205,7 +211,13 @@ class Router:
         state = self._state(team)
         reason["team"] = team.name
         owner = None
-        if rule and rule.owner_id:
+        account_owner = self._account_owner(rule, record, state, reason)
+        if account_owner is not None:
+            owner_id, team = account_owner
+            if team.pk != state.team.pk:
+                state = self._state(team)
+                reason["team"] = team.name
+        elif rule and rule.owner_id:
             owner_id = rule.owner_id
             name = rule.owner.get_username()
             reason.update(
@@ -222,6 +234,32 @@ class Router:
         if policy:
             reason["sla_policy"] = policy
         return Assignment(state.team, owner_id, reason, due, owner)
+
+    def _account_owner(self, rule, record: dict, state: _TeamState, reason: dict):
+        """(owner id, team) when the rule sends leads of known accounts to the account's owner
+        and that owner can take it: an active member of a team (the rule's team first), not out
+        of office. Otherwise None, with the reason why on the record."""
+        if not (rule and rule.to_account_owner and record.get("account_owner_id")):
+            return None
+        owner_id, account = record["account_owner_id"], record.get("account_name") or "account"
+        teams = [m for m in _MEMBER_OF(owner_id) if m.is_active and m.user.is_active]
+        teams.sort(key=lambda m: m.team_id != state.team.pk)
+        if not teams:
+            reason["account_owner"] = f"{account}'s owner is not an active team member"
+            return None
+        member = teams[0]
+        name = member.user.get_username()
+        away = _AWAY([owner_id], self.now, self.now)
+        if away:
+            reason["account_owner"] = f"{account}'s owner {name} is out of office"
+            return None
+        reason.update(
+            method="account_owner",
+            chosen=name,
+            account=account,
+            explanation=f"{account} is an existing account owned by {name}.",
+        )
+        return owner_id, member.team
 
     def pick(self, team: Team, exclude: tuple[int, ...] = ()) -> tuple[int | None, dict]:
         """The next rep in turn, skipping some users (e.g. the owner who missed an SLA)."""

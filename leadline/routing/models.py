@@ -14,6 +14,11 @@ class RoutingRule(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    to_account_owner = models.BooleanField(
+        default=False,
+        help_text="A lead that matches an existing account with an owner goes to that owner "
+        "(the team's rotation when the account has none or the owner is away).",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

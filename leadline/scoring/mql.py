@@ -14,7 +14,7 @@ so a failure is retried and never undoes the crossing.
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
@@ -51,6 +51,68 @@ def sync(leads: Iterable, now: datetime, cause: str = "") -> int:
         elif not above and was.get(lead.pk, False):
             _left(lead, now)
     return reached
+
+
+def arrived(leads: list, now: datetime) -> int:
+    """New leads, as the worker announces them: those captured over the line reach MQL now, in
+    one round of statements for the batch (the sweep would otherwise find them one by one).
+    The claim is an insert that does nothing on conflict and returns the rows it made: a lead
+    the sweep (or another worker) already claimed is left alone. The action job is queued
+    only for teams whose policy does something. Returns how many reached MQL."""
+    from leadline.leads.models import Event
+
+    above = [lead for lead in leads if is_above(lead)]
+    if not above:
+        return 0
+    table = connection.ops.quote_name(MqlState._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(above))
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [v for lead in above for v in (lead.pk, True, 1, adapt(now))]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, is_mql, crossings, changed_at) VALUES {rows} "
+            "ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
+            params,
+        )
+        won = {row[0] for row in cursor.fetchall()}
+        reached = [lead for lead in above if lead.pk in won]
+        acting = set(
+            MqlPolicy.objects.filter(
+                Q(create_task=True) | Q(reroute=True),
+                team_id__in={lead.team_id for lead in reached},
+            ).values_list("team_id", flat=True)
+        )
+        Event.objects.bulk_create(
+            Event(
+                lead_id=lead.pk,
+                kind="mql",
+                summary=f"Reached MQL: score {lead.score} ≥ {lead.mql_threshold}",
+                at=now,
+                data={
+                    "score": lead.score,
+                    "threshold": lead.mql_threshold,
+                    "crossing": 1,
+                    "cause": "",
+                },
+            )
+            for lead in reached
+        )
+        Job.objects.bulk_create(
+            [
+                Job(
+                    kind="mql_reached",
+                    lead_id=lead.pk,
+                    run_at=now,
+                    created_at=now,
+                    payload={"crossing": 1},
+                    dedupe_key=f"mql:{lead.pk}:1",
+                )
+                for lead in reached
+                if lead.team_id in acting
+            ],
+            ignore_conflicts=True,
+        )
+    return len(reached)
 
 
 def sweep(now: datetime, limit: int = SWEEP_BATCH) -> int:

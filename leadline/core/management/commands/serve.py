@@ -37,6 +37,19 @@ def web_server(application, *, host: str, port: int, workers: int, threads: int,
     return Server()
 
 
+def warm_up() -> None:
+    """Import, once in the parent, what every web process would otherwise import on its first
+    requests (every URL's views and the API, the job handlers, the predictive model's
+    libraries): the forked processes share it, start serving at once, and never spend seconds
+    of CPU importing scikit-learn in the middle of a burst of captures."""
+    from django.urls import get_resolver
+
+    import leadline.core.worker  # noqa: F401  (job handlers, used by instant dispatch)
+    import leadline.scoring.model  # noqa: F401  (numpy, scikit-learn)
+
+    get_resolver().url_patterns  # noqa: B018  (imports every URL module)
+
+
 class Command(BaseCommand):
     help = "Apply migrations and serve the web UI and API (gunicorn), with the background worker."
 
@@ -62,6 +75,7 @@ class Command(BaseCommand):
         from leadline.wsgi import application
 
         call_command("migrate", interactive=False, verbosity=0)
+        warm_up()
         # Web processes are forked from this one: none may inherit its database connection.
         connections.close_all()
         workers = opts["workers"] or default_workers()
