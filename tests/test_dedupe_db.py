@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from leadline.core.clock import clock
+from leadline.deals.models import Account
 from leadline.intake.pipeline import capture
 from leadline.leads.models import Lead
 from leadline.quality.duplicates import (
@@ -20,6 +21,7 @@ from leadline.quality.duplicates import (
     scan_database,
 )
 from leadline.quality.models import (
+    AccountKey,
     CandidateStatus,
     DuplicateCandidate,
     LeadKey,
@@ -188,8 +190,10 @@ def test_dedupe_db_rebuilds_keys_and_fills_the_review_queue(workspace):
     twin = capture({**DANA, "email": "dana@gmail.com", "first_name": "D."}).lead
     capture(FOX)
     LeadKey.objects.all().delete()  # keys lost: the scan writes them again
+    acme = Account.objects.bulk_create([Account(name="Acme Corp", domain="acme-corp.com")])[0]
     out = io.StringIO()
     call_command("dedupe", "--db", "--quiet", stdout=out)
+    assert AccountKey.objects.filter(account=acme, key="d:acme-corp.com").exists()
     assert "3 leads" in out.getvalue() and "opened 1 review candidates" in out.getvalue()
     assert set(LeadKey.objects.values_list("lead_id", flat=True)) == {dana.pk, twin.pk, dana.pk + 2}
     pair = DuplicateCandidate.objects.get()

@@ -4,6 +4,7 @@ from leadline.deals.models import Account
 from leadline.intake.pipeline import capture
 from leadline.leads.models import Event, Lead
 from leadline.quality.accounts import link_account, match_account, record_account_keys
+from leadline.quality.models import AccountKey
 
 
 def test_the_email_domain_finds_the_account(db):
@@ -35,14 +36,24 @@ def test_a_company_name_variant_matches_in_the_same_country(db):
     assert match_account({"company": "Smithson Partners", "country": "GB"}) is None
 
 
-def test_renamed_accounts_are_found_once_rekeyed(db):
+def test_a_renamed_account_is_found_by_its_new_name(db):
     acme = Account.objects.create(name="Acme")
     assert match_account({"company": "Acme"}).account == acme
-    Account.objects.filter(pk=acme.pk).update(name="Globex")
-    acme.refresh_from_db()
-    record_account_keys([acme])
+    acme.name = "Globex"
+    acme.save()
     assert match_account({"company": "Acme"}) is None
     assert match_account({"company": "Globex Inc"}).account == acme
+
+
+def test_accounts_inserted_in_bulk_are_matched_without_writing(db, django_assert_num_queries):
+    older = Account.objects.create(name="Initech")
+    bulk = Account.objects.bulk_create([Account(name="Umbrella Corp", country="GB")])[0]
+    with django_assert_num_queries(4):  # newest keyed, unkeyed accounts, keys, accounts
+        assert match_account({"company": "Umbrella", "country": "GB"}).account == bulk
+    assert AccountKey.objects.filter(account=bulk).count() == 0
+    Account.objects.filter(pk=older.pk).update(name="Initrode")  # no signal: stale until...
+    record_account_keys([Account.objects.get(pk=older.pk)])  # ...the owner of the change calls
+    assert match_account({"company": "Initrode"}).account.pk == older.pk
 
 
 def test_linking_stores_the_account_with_a_timeline_entry(workspace):

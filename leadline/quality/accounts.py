@@ -3,8 +3,9 @@
 ``match_account(lead)`` tries, in order: the lead's company domain (from its website or a
 non-free email) against each account's domain and website, exactly; then the company name,
 normalised (legal suffixes, "&", punctuation and accents folded away) and compared fuzzily,
-with the country required to agree when both are known. It reads ``AccountKey`` (one indexed
-query); accounts created since the last lookup are keyed on the way. ``link_account`` stores
+with the country required to agree when both are known. It only reads: ``AccountKey`` (one
+indexed query), kept current by a save signal on ``Account`` and rebuilt by ``leadline dedupe
+--db``, plus any accounts inserted in bulk since the newest keyed one. ``link_account`` stores
 the match on the lead (``Lead.account``) with a timeline entry. Routing calls ``match_account``
 to send a lead to the account's owner.
 """
@@ -28,6 +29,8 @@ from leadline.quality.normalize import company_domain, normalize_domain
 
 # Jaro-Winkler similarity of normalised names from which two companies are taken to be one.
 NAME_SIMILARITY = 0.93
+# Accounts without keys yet (created in bulk) that a lookup still considers, newest first.
+UNKEYED_LIMIT = 1000
 
 
 @dataclass
@@ -79,11 +82,24 @@ def record_account_keys(accounts: Iterable[Account]) -> None:
         )
 
 
-def _key_new_accounts() -> None:
+def _unkeyed_accounts(wanted: set[str]) -> dict[int, set[str]]:
+    """Accounts created since the newest keyed one (a bulk insert skips the save signal), matched
+    in memory: a lookup never writes, and ``leadline dedupe --db`` keys them for good."""
     last = AccountKey.objects.aggregate(last=Max("account_id"))["last"] or 0
-    fresh = list(Account.objects.filter(pk__gt=last).order_by("pk")[:5000])
-    if fresh:
-        record_account_keys(fresh)
+    fresh = Account.objects.filter(pk__gt=last).order_by("-pk")[:UNKEYED_LIMIT]
+    return {a.pk: set(account_keys(a)) & wanted for a in fresh if set(account_keys(a)) & wanted}
+
+
+def rebuild_account_keys() -> int:
+    """Every account's keys, written afresh."""
+    accounts = list(Account.objects.all())
+    with transaction.atomic():
+        AccountKey.objects.all().delete()
+        AccountKey.objects.bulk_create(
+            (AccountKey(account_id=a.pk, key=k) for a in accounts for k in account_keys(a)),
+            batch_size=5000,
+        )
+    return len(accounts)
 
 
 def _lead_domain(lead) -> str:
@@ -93,8 +109,7 @@ def _lead_domain(lead) -> str:
 
 
 def match_account(lead) -> AccountMatch | None:
-    """The account this lead (a Lead or a dict of its fields) belongs to, or None."""
-    _key_new_accounts()
+    """The account this lead (a Lead or a dict of its fields) belongs to, or None. Reads only."""
     domain = _lead_domain(lead)
     tokens = _name_tokens(_get(lead, "company"))
     wanted = []
@@ -104,7 +119,7 @@ def match_account(lead) -> AccountMatch | None:
         wanted += [f"n:{' '.join(tokens)}", f"f:{tokens[0]}"]
     if not wanted:
         return None
-    hits: dict[int, set[str]] = {}
+    hits: dict[int, set[str]] = _unkeyed_accounts(set(wanted))
     for account_id, key in AccountKey.objects.filter(key__in=wanted).values_list(
         "account_id", "key"
     ):

@@ -624,7 +624,10 @@ def scan_database(
     if dry_run:
         result.new_candidates = int(keep.size)
     else:
+        from leadline.quality.accounts import rebuild_account_keys
+
         result.keys = _rebuild_keys(ids, frame, progress)
+        rebuild_account_keys()
         found = [
             (
                 ids[int(a[k])],
