@@ -7,6 +7,7 @@ from leadline.core.clock import clock
 from leadline.deals.models import Account
 from leadline.intake.pipeline import capture
 from leadline.routing.models import Absence, RoutingRule
+from leadline.routing.simulate import simulate
 
 
 def existing_accounts_rule(workspace, **more):
@@ -54,3 +55,16 @@ def test_without_the_rule_account_leads_are_rotated_like_any_other(workspace):
     Account.objects.create(name="Acme Corp", domain="acme-corp.com", owner=workspace.teammate)
     lead = capture({"email": "dana@acme-corp.com"}).lead
     assert lead.routing_reason["method"] == "round_robin" and lead.owner == workspace.owner
+
+
+def test_the_simulator_replays_account_ownership_as_a_run_does(workspace):
+    Account.objects.create(name="Acme Corp", domain="acme-corp.com", owner=workspace.teammate)
+    existing_accounts_rule(workspace, is_active=False)  # a draft, not yet active
+    for i in range(4):
+        capture({"email": f"buyer{i}@acme-corp.com"})  # rotated: jordan, riley, jordan, riley
+    draft = list(RoutingRule.objects.order_by("order"))
+    for rule in draft:
+        rule.is_active = True
+    result = simulate(days=1, rules=draft)
+    assert result["by_rep"] == {"riley": 4}
+    assert result["different_owner"] == 2

@@ -249,7 +249,7 @@ class Router:
             return None
         member = teams[0]
         name = member.user.get_username()
-        away = _AWAY([owner_id], self.now, self.now)
+        away = None if self.dry_run else _AWAY([owner_id], self.now, self.now)
         if away:
             reason["account_owner"] = f"{account}'s owner {name} is out of office"
             return None

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from leadline.core.clock import clock
 from leadline.leads.models import Lead
+from leadline.quality.accounts import match_account
 from leadline.routing.assign import Router
 from leadline.routing.models import RoutingRule
 
@@ -22,9 +23,21 @@ def simulate(
     by_rule, by_team, by_rep = Counter(), Counter(), Counter()
     total = changed = 0
     fields = [f.attname for f in Lead._meta.concrete_fields]
-    for lead in leads.order_by("captured_at", "id").iterator(chunk_size=2000):
+    by_account = any(rule.to_account_owner for rule in router.rules)
+    for lead in (
+        leads.select_related("account").order_by("captured_at", "id").iterator(chunk_size=2000)
+    ):
         router.now = lead.captured_at
-        assignment = router.route({name: getattr(lead, name) for name in fields})
+        record = {name: getattr(lead, name) for name in fields}
+        if by_account:  # rules that send leads of existing accounts to the account's owner
+            account = lead.account
+            if account is None:  # not linked when captured: matched as a capture would now
+                match = match_account(lead)
+                account = match.account if match else None
+            if account is not None:
+                record["account_owner_id"] = account.owner_id
+                record["account_name"] = account.name
+        assignment = router.route(record)
         total += 1
         by_rule[assignment.reason.get("rule") or "(default team)"] += 1
         by_team[assignment.team.name if assignment.team else "(none)"] += 1
