@@ -22,9 +22,8 @@ def test_the_owner_is_emailed_about_a_new_lead(workspace, smtp):
     assert message["to"] == ["jordan@example.com"]
     assert message["subject"].startswith("New lead: Dana")
     assert f"/leads/{lead.pk}/" in message["body"] and "round-robin" in message["body"].lower()
-    # Sent in the round that handled the new lead: no separate job, no second poll.
+    assert Job.objects.get(kind="notify_owner").status == "done"
     assert Job.objects.get(kind="lead_captured").status == "done"
-    assert not Job.objects.filter(kind="notify_owner").exists()
 
 
 def test_a_down_mail_server_loses_nothing_and_is_retried(workspace, smtp, settings):
@@ -32,8 +31,8 @@ def test_a_down_mail_server_loses_nothing_and_is_retried(workspace, smtp, settin
     settings.EMAIL_PORT = 9  # nothing listens there
     capture({"email": "dana@acme-corp.com"})
     tick()
-    job = Job.objects.get(kind="notify_owner")  # the email, now a job of its own
-    assert job.status == "pending" and "refused" in job.last_error.lower()
+    job = Job.objects.get(kind="notify_owner")
+    assert job.status == "pending" and job.attempts == 1 and "refused" in job.last_error.lower()
     assert Lead.objects.count() == 1 and smtp.messages == []
     settings.EMAIL_PORT = port
     tick()  # not due yet: backing off
@@ -133,6 +132,7 @@ def test_concurrent_workers_send_each_new_lead_email_once(workspace, smtp):
     assert errors == []
     new_lead = [m["subject"] for m in smtp.messages if m["subject"].startswith("New lead:")]
     assert len(new_lead) == 60 and len(set(new_lead)) == 60
+    assert Job.objects.filter(kind="notify_owner", status="done", attempts=1).count() == 60
     assert Job.objects.filter(kind="lead_captured", status="done", attempts=1).count() == 60
 
 
@@ -147,7 +147,7 @@ def test_instant_dispatch_emails_the_owner_without_waiting_for_the_worker(
         time.sleep(0.02)
     assert [m["subject"][:14] for m in smtp.messages] == ["New lead: Dana"]
     assert dispatcher.wait_idle()
-    job = Job.objects.get(kind="lead_captured", lead_id=lead.pk)
+    job = Job.objects.get(kind="notify_owner", lead_id=lead.pk)
     assert job.status == "done" and job.attempts == 1
     assert not tick() or len(smtp.messages) == 1  # the worker finds nothing left to send
     assert len(smtp.messages) == 1

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import json
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection, send_mail
@@ -18,7 +18,6 @@ from leadline.core.models import AutoResponse, Job, Membership, Webhook
 from leadline.core.writes import write_turn
 
 WEBHOOK_TIMEOUT = 5
-RETRY_AFTER = 10  # seconds before a failed new-lead email is tried again
 
 
 def _lead_url(lead_id: int) -> str:
@@ -76,8 +75,8 @@ def _leads(jobs: list[Job], *related: str) -> dict:
 
 @handler("notify_owner", batch=True)
 def notify_owner(jobs: list[Job], now: datetime) -> dict:
-    """Tell owners their leads are theirs (after a reassignment, or a retry of a new lead's
-    email); one SMTP connection for the batch."""
+    """Tell owners their new (or newly assigned) leads are theirs; one SMTP connection for the
+    batch, and each failed email retried on its own."""
     leads = _leads(jobs, "owner")
     failed = _notify_owners(list(leads.values()), now)
     failures = {}
@@ -135,14 +134,13 @@ def notify_breach(job: Job, now: datetime) -> None:
 
 @handler("lead_captured", batch=True)
 def lead_captured(jobs: list[Job], now: datetime) -> dict:
-    """A batch of new leads: predict them in one call, email their owners over one connection
-    (a failed email becomes a notify_owner job of its own, retried alone), and queue their
+    """A batch of new leads (their owners' emails are jobs of their own, sent at once): predict
+    them in one call, record those that arrive over the MQL line, and queue their
     auto-responses and webhooks as jobs of their own."""
     from leadline.scoring import mql
     from leadline.scoring.predict import predict_leads
 
     leads = _leads(jobs, "owner", "team")
-    failed = _notify_owners(list(leads.values()), now)  # first: what a person is waiting for
     hooks = webhook_jobs("lead.created")
     responses = list(AutoResponse.objects.filter(is_active=True))
     new_jobs = []
@@ -153,11 +151,6 @@ def lead_captured(jobs: list[Job], now: datetime) -> dict:
         follow = [("auto_response", {})] if _auto_response(lead, responses) else []
         for kind, payload in follow + hooks:
             new_jobs.append(_follow_up(job, kind, payload, now))
-        if lead.pk in failed:  # retried on its own, after a pause, like any failed job
-            retry = _follow_up(job, "notify_owner", {"owner": lead.owner_id}, now)
-            retry.run_at = now + timedelta(seconds=RETRY_AFTER)
-            retry.last_error = f"{type(failed[lead.pk]).__name__}: {failed[lead.pk]}"[:2000]
-            new_jobs.append(retry)
     with write_turn(), transaction.atomic():
         predict_leads(list(leads.values()), now)
         mql.arrived(list(leads.values()), now)

@@ -886,6 +886,7 @@ def _quiet(lead_ids: list[int]) -> None:
     Job.objects.filter(kind="lead_captured", lead_id__in=lead_ids, status="pending").update(
         kind="import_lead_captured"
     )
+    Job.objects.filter(kind="notify_owner", lead_id__in=lead_ids, status="pending").delete()
 
 
 @handler("import_lead_captured")

@@ -448,18 +448,26 @@ def _created_events(values: dict, channel: str, now: datetime, actor) -> list[di
 
 
 def _notify_jobs(leads: list[dict], now: datetime) -> list[dict]:
-    # One outbox row per new lead; the worker fans it out (owner email, auto-response, webhooks)
-    # after commit, each as its own retried job, so the capture transaction stays short.
-    return [
-        {
-            "kind": "lead_captured",
-            "lead_id": values["id"],
-            "run_at": now,
-            "created_at": now,
-            "payload": {"owner": values["owner_id"]},
-        }
-        for values in leads
-    ]
+    # Outbox rows, done after commit, each retried on its own, so the capture transaction stays
+    # short: the owner's email (what a person waits for: `capture()` has the web process send
+    # it at once), and the rest of the fan-out (prediction, MQL, auto-response, webhooks), which
+    # the worker does in batches.
+    rows = []
+    for values in leads:
+        if values["owner_id"]:
+            rows.append(_job("notify_owner", values, now))
+        rows.append(_job("lead_captured", values, now))
+    return rows
+
+
+def _job(kind: str, values: dict, now: datetime) -> dict:
+    return {
+        "kind": kind,
+        "lead_id": values["id"],
+        "run_at": now,
+        "created_at": now,
+        "payload": {"owner": values["owner_id"]},
+    }
 
 
 # Values of these field types are passed to the driver as they are when they already have the
@@ -815,7 +823,11 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             _insert_new([new])
             router.flush()
             _insert_events([(new.values["id"], _created_events(new.values, channel, now, actor))])
-            dispatcher.after_commit(_insert(Job, _notify_jobs([new.values], now), returning=True))
+            jobs = _notify_jobs([new.values], now)
+            ids = _insert(Job, jobs, returning=True)
+            dispatcher.after_commit(
+                [pk for pk, job in zip(ids, jobs, strict=True) if job["kind"] == "notify_owner"]
+            )
             result = CaptureResult(new.lead, "created")
         if key:
             IdempotencyKey.objects.create(key=key, lead=result.lead, created_at=now)
