@@ -209,7 +209,9 @@ LOGGING = {
 
 # Pipeline and worker knobs.
 LEADLINE_BATCH_LIMIT = envint("LEADLINE_BATCH_LIMIT", 1000)
-LEADLINE_WORKER_POLL_SECONDS = float(envstr("LEADLINE_WORKER_POLL_SECONDS", "0.5"))
-# A new lead's notifications run in the capturing web process right after commit (the worker
-# is the fallback). `leadline serve` turns this on for its web processes.
+# An idle worker looks for due work this often (a read; a new lead's email waits at most this).
+LEADLINE_WORKER_POLL_SECONDS = float(envstr("LEADLINE_WORKER_POLL_SECONDS", "0.1"))
+# Instead, the capturing web process sends a new lead's owner email right after commit (the
+# worker is the fallback): milliseconds sooner, but it costs each capture its own claim and
+# bookkeeping transactions, where the worker batches them. Off unless set to 1.
 LEADLINE_INSTANT_DISPATCH = envbool("LEADLINE_INSTANT_DISPATCH", False)

@@ -1,10 +1,10 @@
 """Instant dispatch: the web process runs a new lead's outbox job right after the capture commits.
 
 The outbox row is written in the capture's transaction as always; when instant dispatch is on
-(`leadline serve` turns it on for its web processes), the row's id is also handed, after commit,
-to a thread of the same process that claims it like any worker would (a guarded update: if a
-worker got there first, the thread finds nothing to do) and runs it. The owner's email goes out
-milliseconds after the capture instead of at the worker's next poll, and a web process that dies
+(LEADLINE_INSTANT_DISPATCH=1), the row's id is also handed, after commit, to a thread of the
+same process that claims it like any worker would (a guarded update: if a worker got there
+first, the thread finds nothing to do) and runs it. The owner's email goes out milliseconds
+after the capture instead of at the worker's next poll (0.1 s), and a web process that dies
 before the thread gets to it loses nothing: the row is still pending, and the worker runs it.
 """
 

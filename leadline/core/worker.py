@@ -60,6 +60,9 @@ def claim_batch(now: datetime, limit: int = BATCH) -> list[Job]:
     kinds = list(BATCH_HANDLERS)
     if not kinds:
         return []
+    due = Job.objects.filter(status=JobStatus.PENDING, run_at__lte=now, kind__in=kinds)
+    if not due.exists():  # a read: an idle worker polling often takes no write lock
+        return []
     marks = ", ".join(["%s"] * len(kinds))
     adapt = connection.ops.adapt_datetimefield_value
     return _claim(
@@ -187,7 +190,9 @@ def tick(now: datetime | None = None) -> bool:
     checked every round (their deadlines are minutes away); time rules, recycling and the
     retraining schedule once a minute."""
     now = now or clock.now()
-    did = release_stale(now) > 0
+    sweep = _sweep_due(now)
+    # Leases last minutes: a dead worker's jobs are looked for once a minute, before claiming.
+    did = sweep and release_stale(now) > 0
     for _ in range(20):
         jobs = claim_batch(now)
         if not jobs:
@@ -201,7 +206,7 @@ def tick(now: datetime | None = None) -> bool:
         run_job(job, now)
         did = True
     did |= breach_due(now) > 0
-    if _sweep_due(now):
+    if sweep:
         did |= recycle_due(now) > 0
         did |= apply_rules(now) > 0
         did |= mql.sweep(now) > 0

@@ -2,12 +2,9 @@ import os
 import subprocess
 import sys
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
-
-from leadline.settings import envbool
 
 DEFAULT_THREADS = 4
 
@@ -80,9 +77,6 @@ class Command(BaseCommand):
         connections.close_all()
         workers = opts["workers"] or default_workers()
         worker_proc: dict = {}
-        # Web processes send a new lead's notifications themselves, right after the capture
-        # commits (core.dispatch); the worker is the fallback and does everything else.
-        settings.LEADLINE_INSTANT_DISPATCH = envbool("LEADLINE_INSTANT_DISPATCH", True)
 
         def start_worker(arbiter):
             # The background loop runs in its own process beside the web processes: forking web
