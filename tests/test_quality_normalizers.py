@@ -27,6 +27,9 @@ IDEMPOTENT = (
 @example("d r")  # joins into a title
 @example("j. r.")  # joins into a suffix
 @example("m.r.s")
+@example("0@𝘈")  # a compatibility letter decomposes to a capital
+@example("0@.")  # nothing left of the domain
+@example("0@\r<")  # a control character before the bracket
 def test_matching_normalisers_never_raise_and_are_idempotent(text):
     for fn in IDEMPOTENT:
         once = fn(text)

@@ -260,7 +260,9 @@ def fold(text: str) -> str:
         return text
     text = text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe")
     text = text.replace("ł", "l").replace("đ", "d").replace("ð", "d").replace("þ", "th")
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    # Compatibility forms decompose to letters of either case ("𝘈" -> "A"): lower once more.
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return folded.strip().lower()
 
 
 def _name_tokens(raw: str | None) -> list[str]:
@@ -371,13 +373,16 @@ def email_parts(raw: str | None) -> tuple[str, str] | None:
     text = raw.strip().lower()
     if not text.isascii():
         text = fold(text)
-    if "mailto:" in text or "<" in text or " " in text:
-        text = text.replace("mailto:", "").strip().strip("<>").replace(" ", "")
+    if "mailto:" in text or "<" in text or ">" in text or not text.isprintable() or " " in text:
+        # Every kind of whitespace goes, then the brackets of "Name <address>".
+        text = "".join(text.replace("mailto:", "").split()).strip("<>")
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:
         return None
     domain = email_domain(domain.strip("."))
     local = local.split("+", 1)[0]
+    if not domain:
+        return None
     if domain in _DOTLESS_LOCAL:
         local = local.replace(".", "")
     if not local:
