@@ -1,4 +1,4 @@
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadline.quality import enrich
@@ -60,6 +60,7 @@ def test_it_reads_seniority_and_department_from_titles():
     assert enrich.seniority("") == ""
 
 
+@settings(deadline=None, derandomize=True)
 @given(st.text())
 def test_normalisers_never_raise_and_are_idempotent(text):
     email, _ = normalize_email(text)
