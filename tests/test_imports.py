@@ -614,6 +614,8 @@ def test_a_list_is_not_emailed_and_its_owners_get_one_digest(workspace, tmp_path
     from leadline.core.models import AutoResponse
 
     AutoResponse.objects.create(name="Thanks", source="", subject="Thanks!", body="Hi {first_name}")
+    workspace.americas.mql_threshold = 0  # every lead arrives over the line
+    workspace.americas.save()
     rows = [["Company", "Email"]] + [[f"Startup {i}", f"ceo@startup{i}.io"] for i in range(5)]
     run(write_csv(tmp_path / "funded.csv", rows), "--campaign", "Funded Q1", "--cost", "900")
     run_until_idle()
@@ -629,6 +631,8 @@ def test_a_list_is_not_emailed_and_its_owners_get_one_digest(workspace, tmp_path
         in (smtp.messages[0]["body"])
     )
     assert not Job.objects.filter(status="pending").exists()
+    for lead in Lead.objects.all():  # announced all the same: over the MQL line on arrival
+        assert lead.events.filter(kind="mql").exists()
     # A person who writes in is still answered at once.
     capture({"email": "dana@acme-corp.com", "first_name": "Dana"}, channel="form")
     run_until_idle()

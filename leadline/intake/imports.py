@@ -889,28 +889,37 @@ def _quiet(lead_ids: list[int]) -> None:
     Job.objects.filter(kind="notify_owner", lead_id__in=lead_ids, status="pending").delete()
 
 
-@handler("import_lead_captured")
-def announce_imported_lead(job, now: datetime) -> None:
-    """`lead_captured` for an imported lead, without the owner's email and the auto-response."""
+@handler("import_lead_captured", batch=True)
+def announce_imported_leads(jobs: list, now: datetime) -> dict:
+    """`lead_captured` for imported leads, less the auto-response: predictions, arrivals over
+    the MQL line and `lead.created` webhooks, for a batch of them at once."""
     from leadline.core.models import Job
     from leadline.core.notify import webhook_jobs
+    from leadline.core.writes import write_turn
+    from leadline.scoring import mql
     from leadline.scoring.predict import predict_leads
 
-    lead = Lead.objects.filter(pk=job.lead_id).first()
-    if lead is None:  # the import was undone meanwhile
-        return
-    predict_leads([lead], now)
-    Job.objects.bulk_create(
+    # A lead the undo of its import removed meanwhile is simply not there.
+    leads = Lead.objects.select_related("owner", "team").in_bulk({job.lead_id for job in jobs})
+    hooks = webhook_jobs("lead.created")
+    follow = [
         Job(
             kind=kind,
-            lead_id=lead.pk,
+            lead_id=job.lead_id,
             run_at=now,
             created_at=now,
             payload=payload,
-            dedupe_key=f"{kind}:{lead.pk}:{payload.get('webhook', '')}:{job.pk}",
+            dedupe_key=f"{kind}:{job.lead_id}:{payload.get('webhook', '')}:{job.pk}",
         )
-        for kind, payload in webhook_jobs("lead.created")
-    )
+        for job in jobs
+        if job.lead_id in leads
+        for kind, payload in hooks
+    ]
+    with write_turn(), transaction.atomic():
+        predict_leads(list(leads.values()), now)
+        mql.arrived(list(leads.values()), now)
+        Job.objects.bulk_create(follow, ignore_conflicts=True)
+    return {}
 
 
 @handler("import_digest")
