@@ -150,3 +150,30 @@ def chromium():
             pytest.fail(message + " and LEADLINE_REQUIRE_BROWSER=1 requires the browser test")
         pytest.skip(message + "; set LEADLINE_REQUIRE_BROWSER=1 to fail instead")
     return executable
+
+
+def at_once(n: int, work) -> list:
+    """Run work(i) for i in range(n) in n threads released together (each with its own database
+    connection, closed after); returns what each returned, in order, and fails the test with
+    the first exception any of them raised."""
+    from django.db import connections
+
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    return results

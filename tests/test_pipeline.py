@@ -1,4 +1,3 @@
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +7,7 @@ from leadline.core.errors import DomainError
 from leadline.core.models import Campaign, Job
 from leadline.intake.pipeline import capture, capture_batch
 from leadline.leads.models import Event, IdempotencyKey, Lead
+from tests.conftest import at_once
 
 DANA = {
     "first_name": "dana",
@@ -150,26 +150,9 @@ def test_a_batch_replays_external_ids(workspace):
 def test_concurrent_captures_of_one_email_make_one_lead(workspace):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers; the race is a PostgreSQL concern")
-    barrier = threading.Barrier(6)
-    outcomes, errors = [], []
-
-    def worker(i):
-        from django.db import connections
-
-        try:
-            barrier.wait()
-            outcomes.append(capture({"email": "race@acme-corp.com", "first_name": f"R{i}"}).outcome)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    outcomes = at_once(
+        6, lambda i: capture({"email": "race@acme-corp.com", "first_name": f"R{i}"}).outcome
+    )
     assert sorted(outcomes) == ["created"] + ["matched"] * 5
     lead = Lead.objects.get(email="race@acme-corp.com")
     assert lead.touch_count == 6

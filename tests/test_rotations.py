@@ -1,4 +1,3 @@
-import threading
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
@@ -12,6 +11,7 @@ from leadline.intake.pipeline import capture, capture_batch
 from leadline.leads import actions
 from leadline.routing.models import Absence, RoutingRule
 from leadline.routing.simulate import simulate
+from tests.conftest import at_once
 
 
 def owners(n, start=0):
@@ -141,26 +141,11 @@ def test_the_simulator_shows_a_draft_rule_set(workspace):
 def test_simultaneous_captures_share_leads_exactly(workspace):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers; the race is a PostgreSQL concern")
-    barrier = threading.Barrier(8)
-    errors = []
 
     def worker(i):
-        from django.db import connections
+        for j in range(5):
+            capture({"email": f"c{i}-{j}@acme-corp.com"})
 
-        try:
-            barrier.wait()
-            for j in range(5):
-                capture({"email": f"c{i}-{j}@acme-corp.com"})
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(8, worker)
     counts = Counter(u.username for u in get_user_model().objects.filter(owned_leads__isnull=False))
     assert counts == {"jordan": 20, "riley": 20}

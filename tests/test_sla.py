@@ -1,4 +1,3 @@
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +9,7 @@ from leadline.intake.pipeline import capture
 from leadline.leads import actions
 from leadline.leads.models import Lead
 from leadline.routing.models import SlaPolicy
+from tests.conftest import at_once
 
 
 def test_a_matching_policy_sets_the_target(workspace):
@@ -90,26 +90,7 @@ def test_concurrent_workers_escalate_a_breach_once(workspace, smtp):
     run_until_idle()
     smtp.messages.clear()
     clock.advance(minutes=10)
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def worker():
-        from django.db import connections
-
-        try:
-            barrier.wait()
-            run_until_idle()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(4, lambda i: run_until_idle())
     for lead in leads:
         assert lead.events.filter(kind="sla_breached").count() == 1
     assert sum("SLA breached" in m["subject"] for m in smtp.messages) == 5

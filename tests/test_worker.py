@@ -1,9 +1,8 @@
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from leadline.core.clock import clock
 from leadline.core.dispatch import dispatcher
@@ -12,6 +11,7 @@ from leadline.core.worker import run_until_idle, tick
 from leadline.intake.pipeline import capture
 from leadline.leads import actions
 from leadline.leads.models import Lead
+from tests.conftest import at_once
 
 
 def test_the_owner_is_emailed_about_a_new_lead(workspace, smtp):
@@ -112,24 +112,7 @@ def test_concurrent_workers_send_each_new_lead_email_once(workspace, smtp):
         pytest.skip("SQLite serialises writers; the race is a PostgreSQL concern")
     for i in range(60):
         capture({"email": f"lead{i}@acme-corp.com", "first_name": f"L{i}"})
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def worker():
-        try:
-            barrier.wait()
-            run_until_idle()
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(4, lambda i: run_until_idle())
     new_lead = [m["subject"] for m in smtp.messages if m["subject"].startswith("New lead:")]
     assert len(new_lead) == 60 and len(set(new_lead)) == 60
     assert Job.objects.filter(kind="notify_owner", status="done", attempts=1).count() == 60
