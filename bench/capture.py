@@ -48,31 +48,80 @@ TARGETS = {
     ("sqlite", "batch 1000"): (15000, None),
 }
 
-FIRST = "Ana Ben Chloe David Elena Farid Grace Hugo Ines Jonas Kara Liam Maya Noah Olga".split()
-LAST = "Okafor Schmidt Dubois Rossi Novak Garcia Smith Jensen Kowalski Silva Tanaka".split()
-COMPANIES = [
-    ("Northwind Analytics", "northwind.io", "Software", 220, "GB"),
-    ("Bluepeak Insurance", "bluepeak.com", "Insurance", 1800, "US"),
-    ("Kestrel Logistics", "kestrel-log.de", "Logistics", 640, "DE"),
-    ("Orbit Health", "orbithealth.com", "Healthcare", 90, "US"),
-    ("Tessera Labs", "tessera.ai", "Software", 35, "CA"),
-    ("Harbor Bank", "harborbank.com", "Financial services", 12000, "US"),
+FIRST = (
+    "Ana Ben Chloe David Elena Farid Grace Hugo Ines Jonas Kara Liam Maya Noah Olga Priya Quentin "
+    "Rosa Samir Tara Umar Vera Wei Xavier Yara Zoe Aiko Bruno Carmen Diego Emil Fatima Georg "
+    "Hana Ivan Julia Kenji Lena Marco Nadia Oscar Paula Rafael Sofia Tomas Ulla Viktor Wanda "
+    "Yusuf Zara Amir Beatriz Connor Dalia Erik Freya Gustavo Helga Ilya Jasmin"
+).split()
+LAST = (
+    "Okafor Moreau Dubois Rossi Novak Garcia Smith Jensen Kowalski Silva Tanaka Nakamura Fischer "
+    "Bianchi Horvat Lindqvist Petrov Haddad Mensah Oliveira Kaur Brennan Van Dijk Yilmaz Costa "
+    "Nguyen Kim Schneider Romano Larsen Moretti Kovacs Andersen Ferreira Ito Weber Ricci Nilsson "
+    "Popescu Khalil Osei Almeida Singh Walsh De Vries Sahin Pereira Tran Park Becker Colombo "
+    "Hansen Marino Szabo Berg Santos Sato Wagner Greco Lund Ionescu Nasser Boateng Ribeiro Gill "
+    "Murphy Jansen Demir Souza Pham Choi Hoffmann Conti Eriksen Toth Holm Cruz Suzuki"
+).split()
+# Companies: 30 x 30 x 20 names ("Northwind Analytics" style), a new one every len(FIRST)
+# leads, so no two leads share name and company (the duplicate matcher would rightly call them
+# one person), while colleagues share a company as they do in a real CRM.
+BRAND_A = (
+    "North South East West Blue Red Green Silver Iron Stone Bright Clear Swift Bold Prime "
+    "Nova Terra Aqua Sol Luna Crest Peak Harbor River Cedar Maple Pine Oak Falcon Eagle"
+).split()
+BRAND_B = (
+    "wind field gate bridge point ridge wood brook stone light path forge works line core "
+    "vale port ford well haven rock view mark spring shore mount side land star wave"
+).split()
+KINDS = [
+    ("Analytics", "Software", 220),
+    ("Insurance", "Insurance", 1800),
+    ("Logistics", "Logistics", 640),
+    ("Health", "Healthcare", 90),
+    ("Labs", "Software", 35),
+    ("Bank", "Financial services", 12000),
+    ("Robotics", "Manufacturing", 410),
+    ("Foods", "Food and beverage", 2600),
+    ("Energy", "Energy", 5200),
+    ("Media", "Media", 150),
+    ("Consulting", "Professional services", 60),
+    ("Pharma", "Pharmaceuticals", 3100),
+    ("Retail", "Retail", 950),
+    ("Motors", "Automotive", 7400),
+    ("Textiles", "Manufacturing", 330),
+    ("Security", "Software", 480),
+    ("Capital", "Financial services", 45),
+    ("Design", "Professional services", 25),
+    ("Telecom", "Telecommunications", 8800),
+    ("Studio", "Media", 15),
 ]
+COUNTRIES = ["US", "GB", "DE", "US", "CA", "FR", "US", "NL"]
 TITLES = ["CEO", "VP Sales", "Head of Operations", "Marketing Manager", "Software Engineer"]
 SOURCES = ["web_form", "demo_request", "webinar", "content", "referral"]
 
 
+def company(c: int) -> tuple[str, str, str, int, str]:
+    """Company number c: (name, domain, industry, employees, country)."""
+    c = (c * 7919) % (len(BRAND_A) * len(BRAND_B) * len(KINDS))  # neighbours look unalike
+    a, b = BRAND_A[c % len(BRAND_A)], BRAND_B[(c // len(BRAND_A)) % len(BRAND_B)]
+    kind, industry, size = KINDS[c // (len(BRAND_A) * len(BRAND_B))]
+    domain = f"{a}{b}-{kind}.com".lower()
+    return f"{a}{b} {kind}", domain, industry, size, COUNTRIES[c % len(COUNTRIES)]
+
+
 def lead_payload(n: int, run: str) -> dict:
-    """A realistic web-form lead; the email is unique per run and number."""
-    first, last = FIRST[n % len(FIRST)], LAST[n % len(LAST)]
-    company, domain, industry, size, country = COMPANIES[n % len(COMPANIES)]
+    """A realistic web-form lead; unique per run and number (another run's lead n is another
+    person at another company)."""
+    k = n + int(run, 16) % 997 * 10**7
+    first, last = FIRST[k % len(FIRST)], LAST[k * 7 % len(LAST)]
+    name, domain, industry, size, country = company(k // len(FIRST))
     return {
         "first_name": first,
         "last_name": last,
         "email": f"{first}.{last}.{run}.{n}@{domain}".lower(),
-        "phone": f"+1 415 555 {n % 10000:04d}",
+        "phone": f"+1 415 555 {n * 7907 % 10000:04d}",  # colleagues' lines are not neighbours
         "title": TITLES[n % len(TITLES)],
-        "company": company,
+        "company": name,
         "website": domain,
         "industry": industry,
         "employees": size,

@@ -1,6 +1,6 @@
 """Duplicates among stored leads: blocking keys, capture-time lookups, the review queue and
-`leadline dedupe --db`. Leads are captured through the real pipeline; `record_keys` is called
-after each capture as the pipeline will."""
+`leadline dedupe --db`. Leads are captured through the real pipeline, which stores their keys;
+`stored` writes them again, as an edit would."""
 
 import io
 import random
@@ -162,10 +162,19 @@ def test_team_thresholds_decide_for_their_leads(workspace):
     assert find_duplicates(query)[0].decision == "auto_merge"
 
 
+def review_every_match() -> None:
+    """Nothing merges by itself: a second record of a person stays a lead of its own."""
+    MatchSettings.objects.create(auto_merge_threshold=1.0)
+
+
 def test_review_pairs_are_queued_once_and_a_dismissal_is_remembered(workspace):
+    review_every_match()
     dana = stored(DANA)
     twin = stored({**DANA, "email": "dana@gmail.com", "source": "webinar"})
     matches = find_duplicates(twin)
+    assert matches[0].decision == "review" and matches[0].probability >= 0.99
+    assert DuplicateCandidate.objects.get().found_by == "capture"  # the capture queued it
+    DuplicateCandidate.objects.all().delete()
     assert queue_reviews([(twin.pk, matches)]) == 1
     assert queue_reviews([(twin.pk, matches)]) == 0
     pair = DuplicateCandidate.objects.get()
@@ -177,19 +186,24 @@ def test_review_pairs_are_queued_once_and_a_dismissal_is_remembered(workspace):
 
 
 def test_batch_matches_are_queued_under_the_ids_they_were_stored_with(workspace):
+    review_every_match()
     items = [{**DANA}, {**DANA, "email": "dana@gmail.com"}]
     found = find_duplicates_batch(items)
     assert found[1][0].batch_index == 0
     first, second = (capture(item).lead for item in items)
+    DuplicateCandidate.objects.all().delete()  # the second capture queued the pair
     assert queue_reviews([(second.pk, found[1])], batch_ids=[first.pk, second.pk]) == 1
     assert DuplicateCandidate.objects.filter(lead_a=first, lead_b=second).exists()
 
 
 def test_dedupe_db_rebuilds_keys_and_fills_the_review_queue(workspace):
+    review_every_match()
     dana = capture(DANA).lead
     twin = capture({**DANA, "email": "dana@gmail.com", "first_name": "D."}).lead
     capture(FOX)
-    LeadKey.objects.all().delete()  # keys lost: the scan writes them again
+    # Keys and queue lost (leads stored before capture-time matching): the scan rebuilds both.
+    LeadKey.objects.all().delete()
+    DuplicateCandidate.objects.all().delete()
     acme = Account.objects.bulk_create([Account(name="Acme Corp", domain="acme-corp.com")])[0]
     out = io.StringIO()
     call_command("dedupe", "--db", "--quiet", stdout=out)
@@ -204,8 +218,11 @@ def test_dedupe_db_rebuilds_keys_and_fills_the_review_queue(workspace):
 
 
 def test_dedupe_db_dry_run_writes_nothing(workspace):
+    review_every_match()
     capture(DANA)
     capture({**DANA, "email": "dana@gmail.com"})
+    LeadKey.objects.all().delete()
+    DuplicateCandidate.objects.all().delete()
     out = io.StringIO()
     call_command("dedupe", "--db", "--dry-run", "--quiet", stdout=out)
     assert "would open 1" in out.getvalue()

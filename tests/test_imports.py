@@ -870,6 +870,10 @@ def test_an_import_killed_mid_file_resumes_with_no_duplicates_and_no_gaps(
 ):
     """A real `leadline import` process, killed with SIGKILL mid-file, then run again."""
     total = 800
+
+    def name(i: int) -> str:  # a different first name for every row: Baa, Bab, ...
+        return "B" + "".join("abcdefghijklmnopqrstuvwxyz"[(i // 26**k) % 26] for k in (2, 1, 0))
+
     rows = [["Email", "First Name", "Company"]]
     for i in range(total):
         if i % 100 == 7:
@@ -877,7 +881,7 @@ def test_an_import_killed_mid_file_resumes_with_no_duplicates_and_no_gaps(
         elif i % 100 == 9:
             rows.append(["not-an-email", "Bad", "Acme"])
         else:
-            rows.append([f"p{i}@acme.com", f"P{i}", "Acme"])
+            rows.append([f"p{i}@acme.com", name(i), "Acme"])
     path = write_csv(tmp_path / "big.csv", rows)
     env = {**os.environ, "LEADLINE_DATA_DIR": str(tmp_path / "data")}
     if connection.vendor == "sqlite":

@@ -9,8 +9,12 @@ from leadline.core.models import ApiToken, Membership
 from leadline.deals.models import Account
 from leadline.intake.pipeline import capture
 from leadline.leads.models import Lead
-from leadline.quality.duplicates import find_duplicates, queue_reviews, record_keys
-from leadline.quality.models import CandidateStatus, DuplicateCandidate, MergeRecord
+from leadline.quality.models import (
+    CandidateStatus,
+    DuplicateCandidate,
+    MatchSettings,
+    MergeRecord,
+)
 
 DANA = {
     "first_name": "Dana",
@@ -21,6 +25,12 @@ DANA = {
     "source": "demo_request",
 }
 TWIN = {**DANA, "email": "dana.scully@gmail.com", "title": "COO", "source": "webinar"}
+
+
+def review_every_match() -> None:
+    """This workspace merges nothing by itself: a second record of a person stays a lead of
+    its own, and the pair waits in the review queue."""
+    MatchSettings.objects.create(auto_merge_threshold=1.0)
 
 
 class Api:
@@ -37,10 +47,9 @@ class Api:
 
 @pytest.fixture
 def pair(workspace):
-    dana, twin = capture(DANA).lead, capture(TWIN).lead
-    record_keys([dana, twin])
-    queue_reviews([(twin.pk, find_duplicates(twin))])
-    return DuplicateCandidate.objects.get()
+    review_every_match()
+    capture(DANA), capture(TWIN)
+    return DuplicateCandidate.objects.get()  # queued by the second capture
 
 
 def test_the_queue_lists_pairs_with_their_evidence(pair, workspace):
@@ -103,6 +112,7 @@ def test_dismiss(pair, workspace):
 
 
 def test_merge_any_leads(workspace):
+    review_every_match()
     dana, twin = capture(DANA).lead, capture(TWIN).lead
     got = Api(workspace.manager).post(
         "/quality/merges", {"primary": dana.pk, "duplicates": [twin.pk], "overrides": {"nope": 1}}
@@ -115,8 +125,8 @@ def test_merge_any_leads(workspace):
 
 
 def test_a_leads_likely_duplicates_and_account(workspace):
+    review_every_match()
     dana, twin = capture(DANA).lead, capture(TWIN).lead
-    record_keys([dana, twin])
     Account.objects.create(name="ACME Corp.", domain="acme-corp.com")
     api = Api(workspace.manager)
     got = api.get(f"/leads/{twin.pk}/duplicates").json()

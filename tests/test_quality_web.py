@@ -9,8 +9,13 @@ from django.test import Client
 from leadline.core.models import Membership
 from leadline.intake.pipeline import capture
 from leadline.leads.models import Lead
-from leadline.quality.duplicates import find_duplicates, queue_reviews, record_keys
-from leadline.quality.models import CandidateStatus, DuplicateCandidate, MergeRecord
+from leadline.quality.duplicates import find_duplicates, queue_reviews
+from leadline.quality.models import (
+    CandidateStatus,
+    DuplicateCandidate,
+    MatchSettings,
+    MergeRecord,
+)
 
 DANA = {
     "first_name": "Dana",
@@ -25,10 +30,9 @@ TWIN = {**DANA, "email": "dana.scully@gmail.com", "title": "COO", "source": "web
 
 @pytest.fixture
 def pair(workspace):
-    dana = capture(DANA).lead
-    twin = capture(TWIN).lead
-    record_keys([dana, twin])
-    queue_reviews([(twin.pk, find_duplicates(twin))])
+    # Every match reviewed: the twin stays a lead of its own, its pair queued by the capture.
+    MatchSettings.objects.create(auto_merge_threshold=1.0)
+    capture(DANA), capture(TWIN)
     return DuplicateCandidate.objects.get()
 
 

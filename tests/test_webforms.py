@@ -530,7 +530,8 @@ def test_an_unticked_box_later_does_not_withdraw_consent(bulk):
     assert lead.touch_count == 2
     assert (lead.consent_email, lead.consent_at) == (True, given_at)
 
-    post(client, {**later, "email": "ola@shop.se", "_ts": shown(client)})
+    ola = {**later, "first_name": "Ola", "last_name": "Nordin", "email": "ola@shop.se"}
+    post(client, {**ola, "_ts": shown(client)})
     newcomer = Lead.objects.get(email="ola@shop.se")
     assert newcomer.consent_email is False and newcomer.consent_at is None  # asked, not given
     assert not newcomer.events.filter(kind="consent").exists()

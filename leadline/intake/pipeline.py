@@ -33,6 +33,18 @@ from leadline.core.prepared import Prepared
 from leadline.core.writes import write_turn
 from leadline.leads.models import Event, IdempotencyKey, Lead
 from leadline.quality import enrich
+from leadline.quality.duplicates import (
+    KEYED_COLUMNS,
+    Match,
+    Matcher,
+    find_duplicates_batch,
+    key_rows,
+    lead_record,
+    queue_reviews,
+    record_keys,
+    record_keys_of,
+)
+from leadline.quality.models import LeadKey, MatchModelVersion, MatchSettings
 from leadline.quality.normalize import (
     clean_text,
     company_domain,
@@ -317,11 +329,13 @@ def _new_values(clean: dict, campaign, now: datetime) -> dict:
 class _NewLead:
     """A lead this capture creates: its values, and the Lead built from them when asked for."""
 
-    __slots__ = ("values", "campaign", "team", "owner", "account", "_lead")
+    __slots__ = ("values", "campaign", "team", "owner", "account", "_lead", "keys", "similar")
 
     def __init__(self, values: dict, campaign):
         self.values, self.campaign = values, campaign
         self.team = self.owner = self.account = self._lead = None
+        self.keys: list[str] = []  # its blocking keys (quality.LeadKey rows once stored)
+        self.similar: list[Match] = []  # stored or earlier leads that may be the same person
 
     @property
     def lead(self) -> Lead:
@@ -362,9 +376,13 @@ def _event(kind: str, now: datetime, summary: str, data: dict, actor=None) -> di
     }
 
 
-def _touch(lead, clean: dict, campaign, channel: str, now: datetime, rules) -> list[dict]:
+def _touch(
+    lead, clean: dict, campaign, channel: str, now: datetime, rules, similar: Match | None = None
+) -> list[dict]:
     """A repeat capture of an open lead (a Lead, or the values of one new in this batch): fill
-    its blanks, count the touch, re-score."""
+    its blanks, count the touch, re-score. ``similar``: the lead was found by the matcher, not
+    by its email; the event keeps the match's evidence and every captured value that differs
+    from the lead's, so nothing the person typed is lost."""
     if isinstance(lead, dict):
         get, put = lead.__getitem__, lead.__setitem__
     else:
@@ -386,18 +404,32 @@ def _touch(lead, clean: dict, campaign, channel: str, now: datetime, rules) -> l
         apply_score(lead, rules, now)
     detail = f"Captured again via {channel} ({clean['source']}"
     detail += f", campaign {campaign}" if campaign else ""
+    detail += ")"
+    data = {
+        "source": clean["source"],
+        "channel": channel,
+        "filled": filled,
+        "campaign": campaign.pk if campaign else None,
+    }
+    if similar is not None:
+        agree = [e["field"] for e in similar.evidence if e.get("weight", 0) > 0]
+        detail += (
+            f": the same person by a {similar.probability:.0%} match"
+            + (f" ({', '.join(agree)} agree)" if agree else "")
+            + ", not by email"
+        )
+        data["match"] = {
+            "probability": similar.probability,
+            "match_weight": similar.match_weight,
+            "evidence": similar.evidence,
+        }
+        data["captured"] = {
+            name: _jsonable(clean.get(name))
+            for name in CAPTURED_IDENTITY
+            if clean.get(name) and clean.get(name) != get(name)
+        }
     return [
-        _event(
-            "recaptured",
-            now,
-            detail + ")",
-            {
-                "source": clean["source"],
-                "channel": channel,
-                "filled": filled,
-                "campaign": campaign.pk if campaign else None,
-            },
-        ),
+        _event("recaptured", now, detail, data),
         _event(
             "scored",
             now,
@@ -409,6 +441,28 @@ def _touch(lead, clean: dict, campaign, channel: str, now: datetime, rules) -> l
             },
         ),
     ]
+
+
+# What a capture matched by similarity keeps on the event when it differs from the lead.
+CAPTURED_IDENTITY = ("email", "first_name", "last_name", "phone", "company", "title", "city")
+
+
+def _jsonable(value):
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+def _review_event(values: dict, similar: list[Match], now: datetime) -> dict | None:
+    """A new lead that may be someone already stored: named on its timeline, queued for review."""
+    others = [m for m in similar if m.lead_id is not None]
+    if not others:
+        return None
+    named = ", ".join(f"lead {m.lead_id} ({m.probability:.0%})" for m in others[:3])
+    return _event(
+        "possible_duplicate",
+        now,
+        f"May be the same person as {named}: queued for duplicate review",
+        {"candidates": [{"lead": m.lead_id, "probability": m.probability} for m in others]},
+    )
 
 
 def _created_events(values: dict, channel: str, now: datetime, actor) -> list[dict]:
@@ -682,6 +736,7 @@ class CaptureConfig:
     routing: list[RoutingRule]
     default_team: Team | None
     policies: list[SlaPolicy]
+    matcher: Matcher  # the duplicate match model and each team's thresholds
 
 
 _config: dict[str, tuple[str, CaptureConfig]] = {}
@@ -708,11 +763,14 @@ def capture_config() -> CaptureConfig:
 
 
 def _load_config() -> CaptureConfig:
+    from leadline.quality.duplicates import _load_matcher
+
     return CaptureConfig(
         scoring=load_rules(),
         routing=list(RoutingRule.objects.filter(is_active=True).select_related("team", "owner")),
         default_team=Team.objects.order_by("-is_default", "id").first(),
         policies=load_policies(),
+        matcher=_load_matcher(),
     )
 
 
@@ -735,6 +793,8 @@ def _fingerprint_query(connection) -> str | None:
         ),
         (Team, [f"t.{quote(n)}" for n in ("id", "name", "is_default")], ""),
         (SlaPolicy, everything(SlaPolicy), ""),
+        (MatchSettings, everything(MatchSettings), ""),
+        (MatchModelVersion, [f"t.{quote(n)}" for n in ("id", "is_active")], ""),
     ]
     parts = []
     for model, columns, join in tables:
@@ -799,8 +859,10 @@ def capture(
 
 
 def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureResult:
-    # A new lead's values and score need no database: worked out before the transaction.
+    # A new lead's values and score, and the stored leads that may be the same person, need no
+    # write: worked out before the transaction.
     new = _scored_new(clean, campaign, config, now)
+    _find_similar([new], config)
     with write_turn(), transaction.atomic():
         if key:
             seen = IdempotencyKey.objects.select_related("lead").filter(key=key).first()
@@ -811,11 +873,17 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             if existing:
                 return CaptureResult(existing, "replayed")
         found = _open_lead_id(clean["email_key"]) if clean["email_key"] else []
+        match, similar = None, None
         if found:
             match = Lead.objects.select_for_update().get(pk=found[0][0])
-            events = _touch(match, clean, campaign, channel, now, config.scoring)
+        elif (similar := _same_person(new)) is not None:
+            # Still open and not merged away since the lookup, or a new lead after all.
+            match = Lead.objects.open().select_for_update().filter(pk=similar.lead_id).first()
+        if match is not None:
+            events = _touch(match, clean, campaign, channel, now, config.scoring, similar)
             match.save()
             _insert_events([(match.pk, events)])
+            _rekey([(match, events)])
             result = CaptureResult(match, "matched")
         else:
             router = _router(config, now)
@@ -823,6 +891,7 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             _insert_new([new])
             router.flush()
             _insert_events([(new.values["id"], _created_events(new.values, channel, now, actor))])
+            _file_new([new], now)
             jobs = _notify_jobs([new.values], now)
             ids = _insert(Job, jobs, returning=True)
             dispatcher.after_commit(
@@ -865,6 +934,7 @@ def capture_batch(
         # New leads' values and scores need no database: worked out before the transaction
         # (again on a retry: the last attempt's routing and touches changed them).
         items = [(*item, _scored_new(item[1], item[2], config, now)) for item in prepared]
+        _find_similar([new for *_, new in items], config)
         try:
             with write_turn(), transaction.atomic():
                 for index, result in _capture_many(items, channel, actor, config, now):
@@ -874,6 +944,50 @@ def capture_batch(
             if attempt == 2:
                 raise
     return results
+
+
+def _find_similar(news: list[_NewLead], config: CaptureConfig) -> None:
+    """Reads only, before the transaction: each new lead's blocking keys, and the stored
+    leads (and, in a batch, earlier records) the matcher says may be the same person."""
+    keys = [record_keys_of(lead_record(new.values)) for new in news]
+    similar = find_duplicates_batch(
+        [new.values for new in news], using=config.matcher, keys=keys, within_batch=len(news) > 1
+    )
+    for new, lead_keys, found in zip(news, keys, similar, strict=True):
+        new.keys, new.similar = lead_keys, found
+
+
+def _same_person(new: _NewLead) -> Match | None:
+    """The stored open lead this capture is, by the matcher (above its auto-merge threshold)."""
+    return next(
+        (m for m in new.similar if m.decision == "auto_merge" and m.lead_id is not None), None
+    )
+
+
+def _file_new(news: list[_NewLead], now: datetime, batch_ids: list | None = None) -> None:
+    """In the capture's transaction: new leads' blocking keys (so the next capture finds
+    them), and their review-band matches in the duplicate review queue, named on the
+    timeline."""
+    _insert(LeadKey, key_rows([new.values for new in news], [new.keys for new in news]))
+    review = [(new.values["id"], new.similar) for new in news if new.similar]
+    if review:
+        queue_reviews(review, batch_ids=batch_ids, now=now)
+        _insert_events(
+            [
+                (new.values["id"], [event])
+                for new in news
+                if (event := _review_event(new.values, new.similar, now)) is not None
+            ]
+        )
+
+
+def _rekey(touched: list[tuple[object, list[dict]]]) -> None:
+    """Stored leads whose blank name, phone, company or city a capture filled: new keys."""
+    leads = [
+        lead for lead, events in touched if KEYED_COLUMNS.intersection(events[0]["data"]["filled"])
+    ]
+    if leads:
+        record_keys(leads)
 
 
 def _scored_new(clean: dict, campaign, config: CaptureConfig, now: datetime) -> _NewLead:
@@ -910,6 +1024,18 @@ def _capture_many(prepared, channel, actor, config, now):
         if seen
         else {}
     )
+    # The stored open leads the matcher found for records no email matches, locked too.
+    by_pk = {lead.pk: lead for lead in open_by_email.values()}
+    similar_ids = {
+        m.lead_id
+        for _, c, _, new in prepared
+        if (m := _same_person(new)) is not None and c["email_key"] not in open_by_email
+    } - set(by_pk)
+    if similar_ids:
+        by_pk.update(
+            (lead.pk, lead)
+            for lead in Lead.objects.open().select_for_update().filter(pk__in=similar_ids)
+        )
     router = _router(config, now)
     router.lock_teams(score_record(new.values) for *_, new in prepared)
     new_leads: list[_NewLead] = []
@@ -917,21 +1043,29 @@ def _capture_many(prepared, channel, actor, config, now):
     events: list[tuple[Lead, list[dict]]] = []
     pending_events: list[tuple[_NewLead, list[dict]]] = []
     out = []
+    # Per record of the batch: the lead it became (new, touched or replayed).
+    became: list[Lead | _NewLead] = []
     for index, clean, campaign, new in prepared:
         if clean["external_id"] in known_external:
-            out.append((index, _result(known_external[clean["external_id"]], "replayed")))
+            became.append(known_external[clean["external_id"]])
+            out.append((index, _result(became[-1], "replayed")))
             continue
         match = open_by_email.get(clean["email_key"]) if clean["email_key"] else None
+        similar = None
+        if match is None:
+            match, similar = _similar_in_batch(new, by_pk, became)
         if match is not None:
             if isinstance(match, _NewLead):  # a lead earlier in this batch
                 pending_events.append(
-                    (match, _touch(match.values, clean, campaign, channel, now, rules))
+                    (match, _touch(match.values, clean, campaign, channel, now, rules, similar))
                 )
             else:
-                events.append((match, _touch(match, clean, campaign, channel, now, rules)))
+                events.append((match, _touch(match, clean, campaign, channel, now, rules, similar)))
                 touched[match.pk] = match
+            became.append(match)
             out.append((index, _result(match, "matched")))
             continue
+        became.append(new)
         _route(new, router)
         new_leads.append(new)
         if clean["external_id"]:
@@ -939,6 +1073,9 @@ def _capture_many(prepared, channel, actor, config, now):
         if clean["email_key"]:
             open_by_email[clean["email_key"]] = new
         out.append((index, CaptureResult(outcome="created", new=new)))
+    for lead, lead_events in pending_events:
+        if KEYED_COLUMNS.intersection(lead_events[0]["data"]["filled"]):
+            lead.keys = record_keys_of(lead_record(lead.values))
     _insert_new(new_leads)
     router.flush()
     if touched:
@@ -965,8 +1102,30 @@ def _capture_many(prepared, channel, actor, config, now):
         ]
         + [(new.values["id"], lead_events) for new, lead_events in pending_events]
     )
+    _rekey(events)
+    _file_new(
+        new_leads,
+        now,
+        batch_ids=[x.values["id"] if isinstance(x, _NewLead) else x.pk for x in became],
+    )
     _insert(Job, _notify_jobs([new.values for new in new_leads], now))
     return out
+
+
+def _similar_in_batch(new: _NewLead, by_pk: dict, became: list) -> tuple:
+    """The lead a record is by the matcher: a stored open lead (locked in ``by_pk``), or the
+    lead an earlier record of the batch became; (None, None) when it is a new lead."""
+    for m in new.similar:
+        if m.decision != "auto_merge":
+            continue
+        if m.lead_id is not None and m.lead_id in by_pk:
+            return by_pk[m.lead_id], m
+        if m.batch_index is not None:
+            earlier = became[m.batch_index]
+            # Not a lead that was replayed by its external id and is closed.
+            if isinstance(earlier, _NewLead) or earlier.pk in by_pk:
+                return earlier, m
+    return None, None
 
 
 def _with_external_id(ids: list[str]):

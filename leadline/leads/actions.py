@@ -263,6 +263,7 @@ def log_activity(
 def update_fields(lead: Lead, changes: dict, actor=None, now: datetime | None = None) -> Lead:
     """Edit a lead's descriptive fields (status, owner and scores have their own actions)."""
     from leadline.intake.pipeline import normalise, rescore
+    from leadline.quality.duplicates import KEYED_COLUMNS, record_keys
 
     now = now or clock.now()
     unknown = set(changes) - set(EDITABLE_FIELDS) - {"custom"}
@@ -301,6 +302,8 @@ def update_fields(lead: Lead, changes: dict, actor=None, now: datetime | None = 
     lead.updated_at = now
     rescore(lead, now)
     lead.save()
+    if KEYED_COLUMNS.intersection(changed) and not lead.merged_into_id:
+        record_keys([lead])  # the capture-time duplicate lookup finds it by its new details
     shown = {k: v for k, v in changed.items() if k in changes}
     record(
         lead,

@@ -81,7 +81,7 @@ CANDIDATE_COLUMNS = ("id", *dict.fromkeys(LEAD_COLUMNS.values()), "status", "tea
 
 
 def _get(lead, name: str):
-    if isinstance(lead, Mapping):
+    if type(lead) is dict or isinstance(lead, Mapping):  # (the abc check is slow: dicts first)
         return lead.get(name)
     return getattr(lead, name, None)
 
@@ -114,7 +114,16 @@ def _frame(records: Sequence[Mapping[str, object]]) -> Frame:
                 source = [_text(r.get(feat.source)) for r in records]
             else:
                 source = column(feat.source)
-            mapped = {v: _text(feat.fn(v)) for v in dict.fromkeys(source) if v is not None}
+            memo = _FEATURE_MEMO.get(feat.name)
+            if memo is None or len(memo) > FEATURE_MEMO_SIZE:
+                memo = _FEATURE_MEMO[feat.name] = {}
+            mapped = {}
+            for v in dict.fromkeys(source):
+                if v is not None:
+                    f = memo.get(v, _UNSEEN)
+                    if f is _UNSEEN:
+                        f = memo[v] = _text(feat.fn(v))
+                    mapped[v] = f
             got = values[feat.name] = [mapped.get(v) if v is not None else None for v in source]
         return got
 
@@ -122,8 +131,16 @@ def _frame(records: Sequence[Mapping[str, object]]) -> Frame:
     return Frame(n, {f.name: Column.encode(column(f), n) for f in lead_settings().features()})
 
 
+# Feature values seen by this process (a name's phonetic code, a company's normal form, ...):
+# lookups meet the same names, companies and domains again and again. Per feature, emptied
+# when it passes FEATURE_MEMO_SIZE values.
+FEATURE_MEMO_SIZE = 50_000
+_FEATURE_MEMO: dict[str, dict] = {}
+_UNSEEN = object()
+
+
 def _text(value) -> str | None:
-    return value if value and isinstance(value, str) else None
+    return value if value and type(value) is str or isinstance(value, str) and value else None
 
 
 def keys_of(frame: Frame, row: int) -> list[str]:
@@ -158,7 +175,11 @@ def _feature_value(feat, record: Mapping[str, object], memo: dict) -> str | None
 @dataclass(frozen=True)
 class Thresholds:
     review: float = DEFAULT_REVIEW
-    auto_merge: float = DEFAULT_AUTO_MERGE
+    auto_merge: float = DEFAULT_AUTO_MERGE  # 1: never merge by itself, every match is reviewed
+
+    def merges(self, probability: float) -> bool:
+        """Whether a match this likely is the same lead, with no person asked."""
+        return self.auto_merge < 1 and probability >= self.auto_merge
 
 
 @dataclass
@@ -253,27 +274,36 @@ class Match:
         return dataclasses.asdict(self)
 
 
-def find_duplicates(lead, *, limit: int = 5) -> list[Match]:
+def find_duplicates(lead, *, limit: int = 5, using: Matcher | None = None) -> list[Match]:
     """The stored leads that may be this lead (a Lead or its column values), best first."""
-    return find_duplicates_batch([lead], limit=limit, within_batch=False)[0]
+    return find_duplicates_batch([lead], limit=limit, within_batch=False, using=using)[0]
 
 
 def find_duplicates_batch(
-    leads: Sequence, *, limit: int = 5, within_batch: bool = True
+    leads: Sequence,
+    *,
+    limit: int = 5,
+    within_batch: bool = True,
+    using: Matcher | None = None,
+    keys: list[list[str]] | None = None,
 ) -> list[list[Match]]:
     """``find_duplicates`` for many records: one key query for all of them, one scoring pass.
 
     With ``within_batch`` a record is also compared with the records before it in the batch
     (matches to those carry ``batch_index``), so a batch holding the same person twice links
     them although neither is stored yet. A stored lead is never matched with itself.
+    ``using`` is the Matcher to apply (default: ``matcher()``, one query to check it is
+    current); ``keys`` the records' blocking keys when the caller has worked them out.
     """
     if not leads:
         return []
-    m = matcher()
+    m = using or matcher()
     records = [lead_record(x) for x in leads]
     own = [_lead_id(x) for x in leads]
-    keys = [record_keys_of(r) for r in records]
-    stored = _stored_candidates(sorted({k for ks in keys for k in ks}))
+    if keys is None:
+        keys = [record_keys_of(r) for r in records]
+    wanted = sorted({k for ks in keys for k in ks})
+    stored = _stored_candidates(wanted) if wanted else {"keys": [], "rows": {}}
     by_key: dict[str, list[int]] = {}
     for key, lead_id in stored["keys"]:
         by_key.setdefault(key, []).append(lead_id)
@@ -283,6 +313,8 @@ def find_duplicates_batch(
         pairs_q.extend([i] * len(found))
         pairs_s.extend(found)
     out: list[list[Match]] = [[] for _ in records]
+    if not pairs_q and not (within_batch and len(records) > 1):
+        return out  # nothing shares a key with these records: nothing to score
     rows = stored["rows"]
     ids = sorted(set(pairs_s))
     # One frame for the new records and their candidates: features are worked out once per
@@ -300,14 +332,28 @@ def find_duplicates_batch(
             limits = m.thresholds(row["team_id"])
             if prob < limits.review:
                 continue
-            decision = "auto_merge" if is_open and prob >= limits.auto_merge else "review"
-            out[pairs_q[k]].append(Match(pairs_s[k], prob, weight, ev(), decision, is_open))
+            evidence = ev()
+            sure = is_open and limits.merges(prob) and names_agree(evidence)
+            decision = "auto_merge" if sure else "review"
+            out[pairs_q[k]].append(Match(pairs_s[k], prob, weight, evidence, decision, is_open))
     if within_batch and len(records) > 1:
         _within_batch(m, frame, keys, out)
     for matches in out:
         matches.sort(key=lambda x: -x.probability)
         del matches[limit:]
     return out
+
+
+# Name levels that disagree: a pair showing one is never merged without a person, however
+# likely. Colleagues share a company, its switchboard, its city and neighbouring direct lines;
+# a changed surname (marriage) is for a reviewer to confirm.
+NAMES_DISAGREE = frozenset(
+    {"given name only (surname differs)", "surname only (given name differs)", "different"}
+)
+
+
+def names_agree(evidence: list[dict]) -> bool:
+    return not any(e["field"] == "name" and e["level"] in NAMES_DISAGREE for e in evidence)
 
 
 def _within_batch(m: Matcher, frame: Frame, keys: list[list[str]], out: list[list[Match]]):
@@ -326,8 +372,9 @@ def _within_batch(m: Matcher, frame: Frame, keys: list[list[str]], out: list[lis
     for k, (prob, weight, ev) in enumerate(_score(m, frame, a, frame, b)):
         if prob is None or prob < limits.review:
             continue
-        decision = "auto_merge" if prob >= limits.auto_merge else "review"
-        out[ia[k]].append(Match(None, prob, weight, ev(), decision, True, batch_index=ib[k]))
+        evidence = ev()
+        decision = "auto_merge" if limits.merges(prob) and names_agree(evidence) else "review"
+        out[ia[k]].append(Match(None, prob, weight, evidence, decision, True, batch_index=ib[k]))
 
 
 def _score(m: Matcher, qf: Frame, ia, sf: Frame, ib):
@@ -410,6 +457,22 @@ def record_keys(leads: Sequence) -> int:
             LeadKey.objects.filter(lead_id__in=chunk).delete()
         LeadKey.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def key_rows(leads: Sequence, keys: Sequence[list[str]] | None = None) -> list[dict]:
+    """The LeadKey rows (column values) of new leads (dicts with "id", or Leads), for a bulk
+    insert in the capture's transaction; ``keys`` when already worked out, one list per lead."""
+    if keys is None:
+        keys = [record_keys_of(lead_record(x)) for x in leads]
+    return [
+        {"lead_id": _lead_id(x), "kind": key.partition(":")[0], "key": key[:200]}
+        for x, lead_keys in zip(leads, keys, strict=True)
+        for key in lead_keys
+    ]
+
+
+# The lead columns the blocking keys are made from: an edit of one of them re-keys the lead.
+KEYED_COLUMNS = frozenset(LEAD_COLUMNS.values())
 
 
 def forget_keys(lead_ids: Iterable[int]) -> None:

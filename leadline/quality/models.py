@@ -148,7 +148,11 @@ class MatchSettings(models.Model):
         default=0.5, help_text="match probability from which a pair goes to the review queue"
     )
     auto_merge_threshold = models.FloatField(
-        default=0.99, help_text="match probability from which a capture counts as the same lead"
+        default=0.99,
+        help_text=(
+            "match probability from which a capture counts as the same lead "
+            "(1: never by itself, every match goes to review)"
+        ),
     )
     survivorship = models.JSONField(
         default=dict, blank=True, help_text="field -> rule, over the built-in rules"
