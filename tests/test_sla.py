@@ -27,6 +27,24 @@ def test_a_matching_policy_sets_the_target(workspace):
     assert demo.sla_due_at == datetime(2026, 3, 2, 15, 5, tzinfo=UTC) and demo.sla_policy == ""
 
 
+def test_an_imported_list_gets_two_business_days_out_of_the_box(workspace, tmp_path):
+    """The policy every new workspace starts with: a list import is not a hand-raiser."""
+    from leadline.intake import imports
+
+    path = tmp_path / "list.csv"
+    path.write_text("Email,First Name\nann@acme-corp.com,Ann\n", encoding="utf-8")
+    imp = imports.open_import(path)
+    imports.start(imp, "commit")
+    while imports.run(imp):
+        pass
+    listed = Lead.objects.get(email="ann@acme-corp.com")
+    asked = capture({"email": "bo@acme-corp.com", "source": "demo_request"}).lead
+    # Monday 10:00 New York: two 8-hour business days later is Wednesday 10:00.
+    assert listed.sla_due_at == datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+    assert listed.sla_policy == "List import: 2 business days"
+    assert asked.sla_due_at == datetime(2026, 3, 2, 15, 5, tzinfo=UTC) and asked.sla_policy == ""
+
+
 def test_a_policy_can_count_wall_clock_minutes(workspace):
     SlaPolicy.objects.create(name="Always 30 minutes", minutes=30, business_hours=False)
     clock.set(datetime(2026, 3, 7, 12, 0, tzinfo=UTC))  # Saturday

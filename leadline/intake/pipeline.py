@@ -350,9 +350,10 @@ class _NewLead:
         return self._lead
 
 
-def _route(new: _NewLead, router: Router) -> None:
+def _route(new: _NewLead, router: Router, channel: str) -> None:
     values = new.values
     record = score_record(values)
+    record["channel"] = channel  # rules and SLA policies may look at how it arrived
     if new.account is not None:
         record["account_owner_id"] = new.account.owner_id
         record["account_name"] = new.account.name
@@ -887,7 +888,7 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             result = CaptureResult(match, "matched")
         else:
             router = _router(config, now)
-            _route(new, router)
+            _route(new, router, channel)
             _insert_new([new])
             router.flush()
             _insert_events([(new.values["id"], _created_events(new.values, channel, now, actor))])
@@ -1066,7 +1067,7 @@ def _capture_many(prepared, channel, actor, config, now):
             out.append((index, _result(match, "matched")))
             continue
         became.append(new)
-        _route(new, router)
+        _route(new, router, channel)
         new_leads.append(new)
         if clean["external_id"]:
             known_external[clean["external_id"]] = new
