@@ -119,7 +119,7 @@ def lead_payload(n: int, run: str) -> dict:
         "first_name": first,
         "last_name": last,
         "email": f"{first}.{last}.{run}.{n}@{domain}".lower(),
-        "phone": f"+1 415 555 {n * 7907 % 10000:04d}",  # colleagues' lines are not neighbours
+        "phone": f"+1 415 {(k * 2654435761 >> 8) % 10**7:07d}",  # scattered, not neighbours
         "title": TITLES[n % len(TITLES)],
         "company": name,
         "website": domain,
