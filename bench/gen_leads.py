@@ -610,7 +610,8 @@ _MENU = (
 )
 
 
-def _duplicate(world: _World, p: _Person, lead_id: str) -> dict:
+def _duplicate(world: _World, p: _Person, lead_id: str) -> tuple[dict, str]:
+    """A corrupted copy of ``p``'s record and its label (``duplicate:`` + the corruptions)."""
     rng = world.rng
     menu = _Weighted([m for m, _ in _MENU], [w for _, w in _MENU])
     k = _Weighted((1, 2, 3, 4), (62, 27, 9, 2)).pick(rng)
@@ -713,11 +714,15 @@ def _duplicate(world: _World, p: _Person, lead_id: str) -> dict:
             row[fld] = ""
     if "no_city" in kinds:
         row["city"] = row["postcode"] = ""
-    return row
+    return row, "duplicate:" + ",".join(sorted(kinds))
 
 
 def generate(n: int, dup_rate: float = 0.05, colleague_rate: float = 0.01, seed: int = 7):
-    """``n`` rows: (columns as dict of lists, entity id per row, kind per row)."""
+    """``n`` rows: (columns as dict of lists, entity id per row, kind per row).
+
+    A row's kind is ``original``, ``colleague`` or ``duplicate:`` followed by the corruptions
+    drawn for it from ``_MENU`` (comma-separated), for breaking errors down by cause.
+    """
     rng = random.Random(seed)
     n_dup = int(n * dup_rate)
     n_coll = int(n * colleague_rate)
@@ -746,9 +751,10 @@ def generate(n: int, dup_rate: float = 0.05, colleague_rate: float = 0.01, seed:
         src = people[rng.randrange(n_base)]
         copies = 2 if rng.random() < 0.1 and made + 2 <= n_dup else 1
         for _ in range(copies):
-            rows.append(_duplicate(world, src, ""))
+            row, label = _duplicate(world, src, "")
+            rows.append(row)
             entity.append(src.entity)
-            kind.append("duplicate")
+            kind.append(label)
             made += 1
     order = list(range(len(rows)))
     rng.shuffle(order)
