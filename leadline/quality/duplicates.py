@@ -86,9 +86,16 @@ def _get(lead, name: str):
     return getattr(lead, name, None)
 
 
+_COLUMN_PAIRS = tuple(LEAD_COLUMNS.items())
+
+
 def lead_record(lead) -> dict:
     """The matcher's view of a lead (a Lead or a dict of column values)."""
-    record = {f: _get(lead, col) for f, col in LEAD_COLUMNS.items()}
+    if type(lead) is dict:  # the capture pipeline's values, a stored candidate's row
+        get = lead.get
+        record = {f: get(col) for f, col in _COLUMN_PAIRS}
+    else:
+        record = {f: _get(lead, col) for f, col in _COLUMN_PAIRS}
     # The E.164 form when there is one: the matcher keys phones on their last nine digits.
     record["phone"] = record.pop("phone_e164") or record["phone"]
     return record
@@ -111,7 +118,11 @@ def _frame(records: Sequence[Mapping[str, object]]) -> Frame:
         got = values.get(feat.name)
         if got is None:
             if isinstance(feat.source, str):
-                source = [_text(r.get(feat.source)) for r in records]
+                name = feat.source
+                source = [
+                    v if v and type(v) is str else _text(v)
+                    for v in [r.get(name) for r in records]
+                ]
             else:
                 source = column(feat.source)
             memo = _FEATURE_MEMO.get(feat.name)
