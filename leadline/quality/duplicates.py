@@ -120,8 +120,7 @@ def _frame(records: Sequence[Mapping[str, object]]) -> Frame:
             if isinstance(feat.source, str):
                 name = feat.source
                 source = [
-                    v if v and type(v) is str else _text(v)
-                    for v in [r.get(name) for r in records]
+                    v if v and type(v) is str else _text(v) for v in [r.get(name) for r in records]
                 ]
             else:
                 source = column(feat.source)
