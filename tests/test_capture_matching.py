@@ -9,17 +9,8 @@ from leadline.intake.pipeline import capture, capture_batch
 from leadline.leads import actions
 from leadline.leads.models import Event, Lead
 from leadline.quality.models import CandidateStatus, DuplicateCandidate, LeadKey, MatchSettings
+from tests.test_dedupe_db import DANA  # Dana Scully of Acme Corp, by the web form
 
-DANA = {
-    "first_name": "Dana",
-    "last_name": "Scully",
-    "email": "dana.scully@acme-corp.com",
-    "phone": "+1 202 555 0143",
-    "company": "Acme Corp",
-    "city": "Washington",
-    "country": "US",
-    "source": "web_form",
-}
 # Dana again from her personal address, typed a little differently: the same person.
 DANA_AGAIN = {
     "first_name": "dana",
