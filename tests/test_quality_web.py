@@ -54,6 +54,22 @@ def test_the_manager_sees_the_queue_and_the_nav_link(pair, workspace):
     assert f'href="/quality/duplicates/{pair.pk}/"' in html
 
 
+def test_a_leads_page_names_its_possible_duplicate(pair, workspace):
+    page = as_user(workspace.manager).get(f"/leads/{pair.lead_b_id}/").content.decode()
+    section = page[page.index('id="possible-duplicates"') :]
+    assert f'href="/leads/{pair.lead_a_id}/"' in section
+    assert f'href="/quality/duplicates/{pair.pk}/"' in section
+    assert "Dana Scully" in section and "likely the same as" in section
+    # The rep who owns it learns a review is pending, with no way into the review pages.
+    owner = Lead.objects.get(pk=pair.lead_b_id).owner
+    page = as_user(owner).get(f"/leads/{pair.lead_b_id}/").content.decode()
+    assert "a manager will review it" in page and "/quality/duplicates/" not in page
+    pair.status = CandidateStatus.DISMISSED
+    pair.save()
+    page = as_user(workspace.manager).get(f"/leads/{pair.lead_b_id}/").content.decode()
+    assert 'id="possible-duplicates"' not in page
+
+
 def test_a_rep_may_not_review(pair, workspace):
     client = as_user(workspace.owner)
     assert client.get("/quality/duplicates/").status_code == 403

@@ -128,9 +128,29 @@ def _detail_context(request, lead, **forms):
         "factors": predict.explain(lead),
         "can_assign": bool(lead.team_id and is_manager_of(request.user, lead.team_id)),
         "assign_form": AssignForm(team=lead.team) if lead.team_id else None,
+        **_possible_duplicates(request.user, lead),
     }
     context.update(forms)
     return context
+
+
+def _possible_duplicates(user, lead) -> dict:
+    """The lead's open duplicate pairs: a reviewer sees each with a link to compare them; anyone
+    else learns only that one waits for a manager."""
+    from leadline.quality.access import can_review
+    from leadline.quality.duplicates import candidates_for
+
+    pairs = candidates_for(lead.pk)
+    if not can_review(user):
+        return {"duplicates": [], "duplicates_waiting": pairs.exists()}
+    shown = [
+        {
+            "pair": pair,
+            "other": pair.lead_b if pair.lead_a_id == lead.pk else pair.lead_a,
+        }
+        for pair in pairs.visible_to(user).select_related("lead_a", "lead_b")
+    ]
+    return {"duplicates": shown, "duplicates_waiting": False}
 
 
 @login_required
