@@ -425,6 +425,26 @@ def _stored_candidates(keys: list[str]) -> dict:
     wanted = ", ".join(f"l.{q(c)}" for c in CANDIDATE_COLUMNS)
     found: list[tuple[str, int]] = []
     rows: dict[int, dict] = {}
+    if connection.vendor == "postgresql":
+        # One statement for any number of keys, planned once: per key an index range scan of
+        # at most MAX_POSTINGS postings, then each lead by its primary key. (The UNION form
+        # below made PostgreSQL plan 200 branches per statement, 70-90 ms, and hash-join them
+        # to a scan of the whole lead table.) OFFSET 0 keeps the lead lookup a nested loop.
+        sql = (
+            f"SELECT q.key, {wanted} FROM unnest(%s::text[]) AS q(key) "
+            f"CROSS JOIN LATERAL (SELECT {lead_col} FROM {lk} WHERE {key_col} = q.key "
+            f"ORDER BY {lead_col} DESC LIMIT {MAX_POSTINGS}) k "
+            f"CROSS JOIN LATERAL (SELECT {', '.join(q(c) for c in CANDIDATE_COLUMNS)} "
+            f"FROM {lead} WHERE {q('id')} = k.{lead_col} "
+            f"AND {q('merged_into_id')} IS NULL OFFSET 0) l"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[k[:200] for k in keys]])
+            for key, *values in cursor.fetchall():
+                row = dict(zip(CANDIDATE_COLUMNS, values, strict=True))
+                found.append((key, row["id"]))
+                rows[row["id"]] = row
+        return {"keys": found, "rows": rows}
     for chunk in _batched(keys, KEYS_PER_QUERY):
         union = " UNION ALL ".join(
             f"SELECT * FROM (SELECT {key_col}, {lead_col} FROM {lk} WHERE {key_col} = %s "
