@@ -31,8 +31,8 @@ unlikely. So the duplicates are a mixture: those who stayed, with ``m``, and tho
 with ``m_moved``: ``m`` with the comparisons a move changes (``Comparison.moved``) confined to
 the levels a move leads to, and on the other comparisons (name, place) their level shares
 among pairs of the ``moves_seen_by`` rule whose company and phone differ (for leads, one
-e-mail address: a personal address kept through a move). Each stratum has a share of each kind (``prior`` and
-``prior_moved``, estimated with ``u`` by EM), and the match weight is
+e-mail address: a personal address kept through a move). Each stratum has a share of each
+kind (``prior`` and ``prior_moved``, estimated with ``u`` by EM), and the match weight is
 ``log2((λ P(γ|stayed) + λ' P(γ|moved)) / ((1 - λ - λ') P(γ|u)))``. A pair with neither company
 nor phone is judged as a stayer: nothing shows a move.
 
