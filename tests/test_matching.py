@@ -5,7 +5,10 @@ Pure tests on small data built here; they need no Django settings
 """
 
 import csv
+import dataclasses
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -236,6 +239,44 @@ def test_model_round_trips_and_refines_with_labels():
     w_before = model.match_weight(pairs, levels, strata)
     w_after = refined.match_weight(pairs, levels, strata)
     assert w_after[truth].mean() >= w_before[truth].mean() - 1e-9
+
+
+def _shipped_model() -> MatchModel:
+    path = Path(__file__).resolve().parent.parent / "leadline/quality/default_model.json"
+    return MatchModel.from_dict(json.loads(path.read_text()), lead_settings())
+
+
+def _score(model: MatchModel, a: dict, b: dict):
+    frame = model.settings.frame({k: [a.get(k), b.get(k)] for k in a}, 2)
+    pairs = Pairs(frame, np.array([0]), frame, np.array([1]))
+    levels, strata = model.compare(pairs)
+    weight = model.match_weight(pairs, levels, strata)[0]
+    return weight, model.evidence(pairs, levels, strata, 0)
+
+
+def test_a_lead_who_changed_employer_is_a_kind_of_duplicate():
+    model = _shipped_model()
+    assert model.m_moved is not None and model.prior_moved is not None
+    before = {
+        "first_name": "Imogen",
+        "last_name": "Fairweather",
+        "email": "imogen.fairweather@brightwater.co.uk",
+        "phone": "+44 20 7946 0123",
+        "company": "Brightwater Logistics Ltd",
+        "city": "Leeds",
+        "country": "GB",
+    }
+    # Company, number and work address move together: one change, not three disagreements.
+    after = dict(
+        before,
+        email="imogen.fairweather@northgate.co.uk",
+        phone="+44 161 496 0456",
+        company="Northgate Media",
+    )
+    weight, evidence = _score(model, before, after)
+    one_kind = dataclasses.replace(model, m_moved=None, prior_moved=None)
+    assert weight > _score(one_kind, before, after)[0] + 3
+    assert evidence[0].field == "shared keys" and evidence[0].level.endswith("changed employer")
 
 
 def test_components_and_average_linkage_split_a_bad_chain():

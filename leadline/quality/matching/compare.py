@@ -309,6 +309,9 @@ class Comparison:
     m_start: tuple[float, ...] = ()
     # level -> features on which that level implies exact agreement (term-frequency adjusted).
     tf: dict[int, tuple[Feature, ...]] = {}
+    # The levels a duplicate who changed employer lands on (None: a move leaves it unchanged);
+    # NULL among them when a mover may lack the field, else a move must show in it.
+    moved: tuple[int, ...] | None = None
 
     def features(self) -> tuple[Feature, ...]:
         raise NotImplementedError
@@ -389,6 +392,8 @@ class NameComparison(Comparison):
 class EmailComparison(Comparison):
     labels = ("exact", "same user, other domain", "typo", "different")
     m_start = (0.6, 0.05, 0.05, 0.3)
+    # A new employer means a new work address: often first.last@ at the new domain (or none).
+    moved = (1, 3, NULL)
 
     def __init__(self, source: str = "email", name: str = "email", typo: float = 0.92) -> None:
         self.name = name
@@ -462,6 +467,9 @@ class OrganisationComparison(Comparison):
         0.05,
         0.04,
     )
+    # A new employer: company and number both differ (or one of them is missing). Both missing
+    # is not among them: nothing then shows a move.
+    moved = (10, 11, 14)
 
     def __init__(
         self,
@@ -474,15 +482,11 @@ class OrganisationComparison(Comparison):
         self.similar = similar
         self.c = Feature(company, names.company)
         self.p = Feature(phone, names.phone)
-        self.tf = {
-            0: (self.p,),
-            4: (self.p,),
-            8: (self.p,),
-            12: (self.p,),
-            1: (self.c,),
-            2: (self.c,),
-            3: (self.c,),
-        }
+        # Only the number is term-frequency adjusted. Leads come in groups from one company (a
+        # team, an account's contacts), so sharing a rare company is not the coincidence its
+        # frequency says; adjusting it made colleagues with one surname look like one person
+        # (1M benchmark: precision 0.981 -> 0.985 without it, recall 0.906 -> 0.905).
+        self.tf = {0: (self.p,), 4: (self.p,), 8: (self.p,), 12: (self.p,)}
 
     def features(self) -> tuple[Feature, ...]:
         return (self.c, self.p)

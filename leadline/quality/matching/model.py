@@ -24,6 +24,18 @@ stratum are estimated by EM over its candidates, with a Dirichlet prior worth ``
 centred on the non-duplicate ``u`` of one EM over all candidates, which keeps strata made
 almost only of duplicates from calling them non-duplicates.
 
+*Two kinds of duplicate.* A duplicate who changed employer changes company, phone and work
+address together; as independent disagreements those are three strong signs of two people, and
+``m`` (learnt mostly from pairs sharing an address, where moves are rare) calls such a pair
+unlikely. So the duplicates are a mixture: those who stayed, with ``m``, and those who moved,
+with ``m_moved``: ``m`` with the comparisons a move changes (``Comparison.moved``) confined to
+the levels a move leads to, and on the other comparisons (name, place) their level shares
+among pairs of the ``moves_seen_by`` rule whose company and phone differ (for leads, one
+e-mail address: a personal address kept through a move). Each stratum has a share of each
+kind (``prior`` and ``prior_moved``, estimated with ``u`` by EM), and the match weight is
+``log2((λ P(γ|stayed) + λ' P(γ|moved)) / ((1 - λ - λ') P(γ|u)))``. A pair with neither company
+nor phone is judged as a stayer: nothing shows a move.
+
 *Term frequencies.* Agreement on a common value ("smith", a switchboard) weighs less and on a
 rare one more: ``log2(Σ_v p_v² / p_value)`` bits per feature, the ratio between the chance
 that two random records agree on that value and that they agree on any value.
@@ -62,6 +74,9 @@ class Settings:
     # Groups of blocking rules; a pair's stratum has bit i set when the two records share the
     # key of a rule in group i (each rule is its own group when empty).
     families: tuple[tuple[str, ...], ...] = ()
+    # A blocking rule whose pairs show how a duplicate who changed employer looks on the
+    # comparisons a move does not change (see ``MatchModel.estimate``); none when empty.
+    moves_seen_by: str = ""
 
     def rule_families(self) -> tuple[tuple[str, ...], ...]:
         return self.families or tuple((r.name,) for r in self.blocking)
@@ -205,6 +220,10 @@ class MatchModel:
     prior: np.ndarray  # per stratum: share of duplicates among its candidates
     # per stratum, per comparison: weight of each level's m there (below 1 for levels unseen)
     support: list[list[np.ndarray]] | None = None
+    # The second kind of duplicate, one who changed employer (see the module docstring): its m
+    # per comparison and its share per stratum; None for one kind (plain Fellegi–Sunter).
+    m_moved: list[np.ndarray] | None = None
+    prior_moved: np.ndarray | None = None
     tf: TermFrequencies = field(default_factory=lambda: TermFrequencies({}))
     threshold: float = DEFAULT_THRESHOLD
     review_threshold: float = DEFAULT_REVIEW
@@ -250,15 +269,18 @@ class MatchModel:
         pats, counts = _patterns(levels, sizes)
         shares = [_level_share(pats[:, k], counts, sizes[k]) for k in range(len(comps))]
         m = _estimate_m(settings, levels, rule_mask, shares, max_iter, tol)
+        m_moved = _moved_m(comps, m, _seen_moving(settings, m, levels, rule_mask))
         # The strata's prior for u: the non-duplicate side of one EM over all candidates.
         _, template, _, _ = _em(pats, counts, m, shares, 0.1, False, max_iter, tol)
         u = [template] * settings.n_strata
         prior = np.full(settings.n_strata, 1e-3)
+        prior_moved = np.full(settings.n_strata, 1e-3) if m_moved else None
         support = [[np.ones(n) for n in sizes] for _ in range(settings.n_strata)]
         iters = 0
-        for s in np.unique(strata).tolist():
-            rows = strata == s
-            s_pats, s_counts = _patterns(levels[rows], sizes)
+        # One pass over the pairs for every stratum's patterns (not a mask per stratum).
+        for s, (s_pats, s_counts) in enumerate(_patterns(levels, sizes, strata, settings.n_strata)):
+            if not s_counts.size:
+                continue
             # Levels never seen in a stratum are (nearly) impossible there: the more pairs the
             # stratum has, the more surely so.
             unseen = support_min / (support_min + float(s_counts.sum()))
@@ -268,16 +290,33 @@ class MatchModel:
                 )
                 for k in range(len(comps))
             ]
-            m_s = _truncate(m, support[s])
-            u[s], prior[s], it = _em_stratum(s_pats, s_counts, m_s, template, alpha, max_iter, tol)
+            kinds = [_truncate(m, support[s]) + [np.zeros(len(comps))]]
+            if m_moved:
+                kinds.append(_truncate(m_moved, support[s]) + [_moved_null_bits(comps)])
+            u[s], shares_s, it = _em_stratum(
+                s_pats, s_counts, kinds, template, alpha, max_iter, tol
+            )
+            prior[s] = shares_s[0]
+            if prior_moved is not None:
+                prior_moved[s] = shares_s[1]
             iters = max(iters, it)
         # Strata never seen get the overall share of expected duplicates.
         seen = np.bincount(strata, minlength=settings.n_strata) > 0
         if seen.any():
             counts_s = np.bincount(strata, minlength=settings.n_strata)
-            prior[~seen] = float((prior * counts_s).sum() / counts_s.sum())
+            for share in (prior, prior_moved) if prior_moved is not None else (prior,):
+                share[~seen] = float((share * counts_s).sum() / counts_s.sum())
         return cls(
-            settings, m, u, prior, support, tf or TermFrequencies({}), iterations=iters, **options
+            settings,
+            m,
+            u,
+            prior,
+            support,
+            m_moved,
+            prior_moved,
+            tf or TermFrequencies({}),
+            iterations=iters,
+            **options,
         )
 
     def refine(
@@ -298,7 +337,10 @@ class MatchModel:
         for s in np.unique(strata[~y]).tolist():
             rows = ~y & (strata == s)
             u[s] = [_dirichlet(uk, levels[rows, k], strength) for k, uk in enumerate(u[s])]
-        return dataclasses.replace(self, m=m, u=u, prior=self.prior.copy())
+        m_moved = None
+        if self.m_moved is not None:
+            m_moved = _moved_m(self.settings.comparisons, m, self.m_moved)
+        return dataclasses.replace(self, m=m, u=u, prior=self.prior.copy(), m_moved=m_moved)
 
     def refine_from_records(
         self,
@@ -320,15 +362,29 @@ class MatchModel:
 
     # --- scoring ------------------------------------------------------------------------
 
-    def m_for(self, stratum: int) -> list[np.ndarray]:
+    def m_for(self, stratum: int, moved: bool = False) -> list[np.ndarray]:
         """m within a stratum: levels never seen there are weighted down (see ``estimate``)."""
+        m = self.m_moved if moved and self.m_moved is not None else self.m
         if self.support is None:
-            return self.m
-        key = (id(self.m), stratum)
+            return m
+        key = (id(m), stratum)
         got = self._m_cache.get(key)
         if got is None:
-            got = self._m_cache[key] = _truncate(self.m, self.support[stratum])
+            got = self._m_cache[key] = _truncate(m, self.support[stratum])
         return got
+
+    def kinds(self, stratum: int) -> list[tuple[float, list[np.ndarray]]]:
+        """Each kind of duplicate in a stratum: (log2 of its share, its m there)."""
+        out = [(math.log2(_clip(self.prior[stratum])), self.m_for(stratum))]
+        if self.m_moved is not None and self.prior_moved is not None:
+            out.append((math.log2(_clip(self.prior_moved[stratum])), self.m_for(stratum, True)))
+        return out
+
+    def _log2_unmatched(self, stratum: int) -> float:
+        share = float(self.prior[stratum])
+        if self.prior_moved is not None:
+            share += float(self.prior_moved[stratum])
+        return math.log2(_clip(1 - share))
 
     def compare(self, pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
         """Comparison vectors and strata of some pairs."""
@@ -339,14 +395,42 @@ class MatchModel:
     ) -> np.ndarray:
         if levels is None or strata is None:
             levels, strata = self.compare(pairs)
-        prior = np.clip(self.prior, 1e-12, 1 - 1e-12)
-        w = np.log2(prior / (1 - prior))[strata]
-        for s in np.unique(strata).tolist():
-            rows = np.nonzero(strata == s)[0]
-            lv = levels[rows]
-            for k, (ms, us) in enumerate(zip(self.m_for(s), self.u[s], strict=False)):
-                w[rows] += np.append(np.log2(ms / us), 0.0)[lv[:, k]]
+        w = None
+        for bias, tables in self._odds_tables():
+            # This kind of duplicate's log2 odds against a non-duplicate; two kinds add up.
+            x = bias[strata]
+            for k, table in enumerate(tables):
+                x += table[strata, levels[:, k]]
+            w = x if w is None else np.logaddexp2(w, x)
         return w + self.tf_bits(pairs, levels)
+
+    def _odds_tables(self) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+        """Per kind of duplicate: log2 of its share over the non-duplicates' per stratum, and
+        per comparison log2(m / u) by stratum and level, then the bits for missing (cached)."""
+        key = ("odds", id(self.m), id(self.u), id(self.m_moved))
+        got = self._m_cache.get(key)
+        if got is None:
+            n = len(self.u)
+            got = []
+            comps = self.settings.comparisons
+            for kind in range(2 if self.m_moved is not None else 1):
+                per = [self.kinds(s)[kind] for s in range(n)]
+                null = _moved_null_bits(comps) if kind else np.zeros(len(comps))
+                bias = np.array(
+                    [share - self._log2_unmatched(s) for s, (share, _) in enumerate(per)]
+                )
+                tables = [
+                    np.array(
+                        [
+                            np.append(np.log2(m[k] / self.u[s][k]), null[k])
+                            for s, (_, m) in enumerate(per)
+                        ]
+                    )
+                    for k in range(len(self.m))
+                ]
+                got.append((bias, tables))
+            self._m_cache[key] = got
+        return got
 
     def tf_bits(self, pairs: Pairs, levels: np.ndarray) -> np.ndarray:
         """Term-frequency adjustments (bits) per pair, summed over comparisons.
@@ -396,16 +480,23 @@ class MatchModel:
         """
         sub = Pairs(pairs.A, pairs.ia[row : row + 1], pairs.B, pairs.ib[row : row + 1])
         s = int(strata[row])
-        prior = float(np.clip(self.prior[s], 1e-12, 1 - 1e-12))
-        out = [
-            Evidence("shared keys", self.stratum_label(s), round(math.log2(prior / (1 - prior)), 2))
+        # The kind of duplicate (stayed or changed employer) the pair looks most like.
+        lv = levels[row : row + 1]
+        kinds = self.kinds(s)
+        odds = [
+            bias[s] + sum(t[s, lv[0, k]] for k, t in enumerate(tables))
+            for bias, tables in self._odds_tables()
         ]
+        best = int(np.argmax(odds))
+        share, m = kinds[best]
+        label = self.stratum_label(s) + (", changed employer" if best else "")
+        out = [Evidence("shared keys", label, round(share - self._log2_unmatched(s), 2))]
         for k, comp in enumerate(self.settings.comparisons):
             level = int(levels[row, k])
             if level == NULL:
                 out.append(Evidence(comp.name, "missing", 0.0))
                 continue
-            bits = math.log2(self.m_for(s)[k][level] / self.u[s][k][level])
+            bits = math.log2(m[k][level] / self.u[s][k][level])
             feats = comp.tf.get(level, ())
             if feats and self.tf.tables and self.tf_weight:
                 side_a = sum(self._side_bits(f, sub.A, sub.ia)[0] for f in feats)
@@ -440,11 +531,13 @@ class MatchModel:
                     "support": [self.support[s][k].tolist() for s in range(len(self.u))]
                     if self.support is not None
                     else None,
+                    "m_moved": self.m_moved[k].tolist() if self.m_moved is not None else None,
                 }
                 for k, c in enumerate(self.settings.comparisons)
             ],
             "tf": self.tf.to_dict(),
             "support": self.support is not None,
+            "prior_moved": self.prior_moved.tolist() if self.prior_moved is not None else None,
         }
 
     @classmethod
@@ -467,12 +560,20 @@ class MatchModel:
                 ]
                 for s in range(n_strata)
             ]
+        m_moved = prior_moved = None
+        if data.get("prior_moved") is not None:
+            prior_moved = np.asarray(data["prior_moved"], dtype=np.float64)
+            m_moved = [
+                np.asarray(comps[c.name]["m_moved"], dtype=np.float64) for c in settings.comparisons
+            ]
         return cls(
             settings,
             m,
             u,
             np.asarray(data["prior"], dtype=np.float64),
             support=support,
+            m_moved=m_moved,
+            prior_moved=prior_moved,
             tf=TermFrequencies.from_dict(data.get("tf", {})),
             threshold=float(data.get("threshold", DEFAULT_THRESHOLD)),
             review_threshold=float(data.get("review_threshold", DEFAULT_REVIEW)),
@@ -486,26 +587,88 @@ def probability(weight: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp2(-np.asarray(weight, dtype=np.float64)))
 
 
+def _clip(share: float) -> float:
+    return min(max(share, 1e-12), 1 - 1e-12)
+
+
+def _log2_lik(levels: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
+    """Σ_k log2 probs_k[γ_k] per row; a missing level counts 0 bits, or ``probs[-1][k]`` bits
+    when ``probs`` has one array more than there are comparisons."""
+    k = levels.shape[1]
+    null = probs[k] if len(probs) > k else np.zeros(k)
+    return _sum_levels(
+        levels, [np.append(np.log2(pk), b) for pk, b in zip(probs[:k], null, strict=True)]
+    )
+
+
+# A duplicate who changed employer is told by company and phone; with both unknown nothing shows
+# a move, and such a pair is judged as one who stayed (bits for the moved kind when missing).
+_NOT_SHOWN = -60.0
+
+
+def _moved_null_bits(comps: Sequence[Comparison]) -> np.ndarray:
+    """Per comparison, the moved kind's bits when it is missing: 0 unless the comparison's
+    ``moved`` levels leave missing out (a move must be seen there)."""
+    return np.array([0.0 if c.moved is None or NULL in c.moved else _NOT_SHOWN for c in comps])
+
+
+def _sum_levels(levels: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+    """Σ_k tables_k[γ_k] per row; each table has its value for missing (-1) last."""
+    out = np.zeros(len(levels))
+    for k, table in enumerate(tables):
+        out += table[levels[:, k]]
+    return out
+
+
+def _moved_m(
+    comps: Sequence[Comparison], m: list[np.ndarray], other: list[np.ndarray]
+) -> list[np.ndarray] | None:
+    """m of a duplicate who changed employer: ``m`` confined to each comparison's moved levels,
+    and ``other`` on the comparisons a move does not change."""
+    if all(c.moved is None for c in comps):
+        return None
+    out = []
+    for comp, mk, ok in zip(comps, m, other, strict=True):
+        if comp.moved is None:
+            out.append(ok)
+            continue
+        keep = np.zeros(len(mk))
+        keep[[lv for lv in comp.moved if lv != NULL]] = 1.0
+        x = mk * keep + 1e-9
+        out.append(x / x.sum())
+    return out
+
+
 # --- EM helpers -----------------------------------------------------------------------------
 
 
-def _patterns(levels: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct comparison vectors with their counts."""
-    strides = np.cumprod([1] + [s + 1 for s in sizes[:-1]]).astype(np.int64)
-    key = ((levels.astype(np.int64) + 1) * strides).sum(axis=1)
-    total = int(np.prod([s + 1 for s in sizes]))
-    if total <= 10_000_000:
-        counts = np.bincount(key, minlength=total)
+def _patterns(levels: np.ndarray, sizes: list[int], groups=None, n_groups: int = 0):
+    """Distinct comparison vectors with their counts; with ``groups`` (an int per row below
+    ``n_groups``), a list of them per group, counted in one pass."""
+    key = np.zeros(len(levels), dtype=np.int64)
+    stride = 1
+    for k, s in enumerate(sizes):  # column by column: no (pairs x comparisons) int64 copy
+        key += (levels[:, k].astype(np.int64) + 1) * stride
+        stride *= s + 1
+    if groups is not None:
+        key += groups.astype(np.int64) * stride
+    size = stride * max(n_groups, 1)
+    if size <= 10_000_000:
+        counts = np.bincount(key, minlength=size)
         uniq = np.nonzero(counts)[0]
         counts = counts[uniq]
     else:
         uniq, counts = np.unique(key, return_counts=True)
+    group, rest = np.divmod(uniq, stride)
     pats = np.empty((len(uniq), len(sizes)), dtype=np.int64)
-    rest = uniq
     for k, s in enumerate(sizes):
         pats[:, k] = rest % (s + 1) - 1
         rest = rest // (s + 1)
-    return pats, counts.astype(np.float64)
+    counts = counts.astype(np.float64)
+    if groups is None:
+        return pats, counts
+    bounds = np.searchsorted(group, np.arange(n_groups + 1))
+    return [(pats[i:j], counts[i:j]) for i, j in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _em(pats, counts, m, u, lam, update_m: bool, max_iter: int, tol: float):
@@ -563,6 +726,33 @@ def _estimate_m(settings, levels, rule_mask, template, max_iter, tol) -> list[np
     return [m_sum[k] / m_weight[k] if m_weight[k] > 0 else start[k] for k in range(len(comps))]
 
 
+def _seen_moving(settings, m, levels, rule_mask, min_pairs: int = 50) -> list[np.ndarray]:
+    """m of movers on the comparisons a move does not change: their level shares among the
+    ``moves_seen_by`` rule's pairs whose other move-affected comparisons are all at moved levels
+    (for leads: two records with one e-mail address and different company and phone — a
+    personal address kept through a change of job, which says how often the city changes too).
+    Comparisons the rule blocks on, or with too few such pairs, keep ``m``."""
+    out = list(m)
+    rules = [r for r in settings.blocking if r.name == settings.moves_seen_by]
+    if not rules or rule_mask is None:
+        return out
+    comps = settings.comparisons
+    bit = np.int32(1 << settings.blocking.index(rules[0]))
+    blocked = {f.field for f in rules[0].on}
+    free = [k for k, c in enumerate(comps) if not blocked & set(c.fields)]
+    rows = (rule_mask & bit) != 0
+    for k in free:
+        if comps[k].moved is not None:
+            rows &= np.isin(levels[:, k], comps[k].moved)
+    if rows.sum() < min_pairs:
+        return out
+    for k in free:
+        if comps[k].moved is None:
+            # m as a prior worth a few pairs keeps levels no mover showed possible.
+            out[k] = _dirichlet(m[k], levels[rows, k], 20.0)
+    return out
+
+
 def _truncate(m: list[np.ndarray], support: list[np.ndarray]) -> list[np.ndarray]:
     out = []
     for mk, sk in zip(m, support, strict=False):
@@ -571,9 +761,48 @@ def _truncate(m: list[np.ndarray], support: list[np.ndarray]) -> list[np.ndarray
     return out
 
 
-def _em_stratum(pats, counts, m, template, alpha, max_iter, tol):
-    """u and λ of one stratum by MAP-EM with m fixed; u's prior is the template."""
-    return _em_stratum_from(pats, counts, m, template, alpha, max_iter, tol, 0.1)
+def _em_stratum(pats, counts, kinds, template, alpha, max_iter, tol):
+    """u and each kind of duplicate's share in one stratum by MAP-EM with the kinds' m fixed;
+    u's prior is the template. Returns (u, shares, iterations)."""
+    if len(kinds) == 1:
+        m = kinds[0][: len(template)]
+        u, lam, it = _em_stratum_from(pats, counts, m, template, alpha, max_iter, tol, 0.1)
+        return u, [lam], it
+    sizes = [len(x) for x in template]
+    u = [t.copy() for t in template]
+    lik = np.stack([np.log(2.0) * _log2_lik(pats, m) for m in kinds])
+    shares = np.full(len(kinds), 0.05)
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007
+        joint = np.vstack(
+            [np.log(shares)[:, None] + lik, np.log1p(-shares.sum()) + _ln_lik(pats, u)]
+        )
+        joint -= joint.max(axis=0)
+        post = np.exp(joint)
+        post /= post.sum(axis=0)
+        w = counts * post
+        new_u = []
+        for k in range(len(sizes)):
+            ok = pats[:, k] >= 0
+            c = (
+                np.bincount(pats[ok, k], weights=w[-1][ok], minlength=sizes[k])
+                + alpha * template[k]
+            )
+            new_u.append(c / c.sum())
+        new_shares = np.maximum(w[:-1].sum(axis=1) / counts.sum(), 1e-9)
+        new_shares /= max(new_shares.sum() + 1e-9, 1.0)
+        delta = max(
+            max(np.abs(a - b).max() for a, b in zip(new_u, u, strict=False)),
+            float(np.abs(new_shares - shares).max()),
+        )
+        u, shares = new_u, new_shares
+        if delta < tol:
+            break
+    return u, shares.tolist(), it
+
+
+def _ln_lik(pats: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
+    return np.log(2.0) * _log2_lik(pats, probs)
 
 
 def _em_stratum_from(pats, counts, m, template, alpha, max_iter, tol, lam):
