@@ -578,6 +578,45 @@ def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int]:
     return ids
 
 
+# What a repeat capture changes on a stored lead (`_touch`): written back in one statement.
+TOUCHED_FIELDS = (
+    *FILLABLE,
+    "custom",
+    "consent_email",
+    "touch_count",
+    "last_activity_at",
+    "updated_at",
+    "fit_score",
+    "engagement_score",
+    "score",
+    "score_parts",
+)
+
+
+def _update(model, objs: list, fields: tuple[str, ...]) -> None:
+    """Write `fields` of model instances back, each value adapted as `Model.save()` adapts it:
+    one prepared UPDATE by primary key, executed for every instance (executemany). What
+    `bulk_update` writes, without its CASE WHEN per field per row (≈4 ms a lead to build)."""
+    if not objs:
+        return
+    connection = connections[db_router.db_for_write(model)]
+    meta = model._meta
+    quote = connection.ops.quote_name
+    targets = [meta.get_field(name) for name in fields]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET "
+        + ", ".join(f"{quote(f.column)} = %s" for f in targets)
+        + f" WHERE {quote(meta.pk.column)} = %s"
+    )
+    columns = [
+        _adapt([getattr(obj, f.attname) for obj in objs], _how(f, connection), connection)
+        for f in targets
+    ]
+    columns.append([obj.pk for obj in objs])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, list(zip(*columns, strict=True)))
+
+
 @dataclass(frozen=True)
 class _InsertPlan:
     fields: list[tuple[str, tuple]]  # (attname, how to adapt its values)
@@ -1079,22 +1118,7 @@ def _capture_many(prepared, channel, actor, config, now):
             lead.keys = record_keys_of(lead_record(lead.values))
     _insert_new(new_leads)
     router.flush()
-    if touched:
-        Lead.objects.bulk_update(
-            list(touched.values()),
-            [
-                *FILLABLE,
-                "custom",
-                "consent_email",
-                "touch_count",
-                "last_activity_at",
-                "updated_at",
-                "fit_score",
-                "engagement_score",
-                "score",
-                "score_parts",
-            ],
-        )
+    _update(Lead, list(touched.values()), TOUCHED_FIELDS)
     _insert_events(
         [(lead.pk, lead_events) for lead, lead_events in events]
         + [
