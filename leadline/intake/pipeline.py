@@ -608,16 +608,20 @@ def _insert_sqlite(connection, plan: "_InsertPlan", values: list[tuple], returni
     ids: list[int] = []
     connection.ensure_connection()
     cursor = connection.connection.cursor()
-    try:
-        for start in range(0, len(values), plan.per_statement):
-            chunk = values[start : start + plan.per_statement]
-            cursor.execute(
-                _qmark_statement(plan, len(chunk), returning), [v for row in chunk for v in row]
-            )
-            if returning:
-                ids.extend(r[0] for r in cursor.fetchall())
-    finally:
-        cursor.close()
+    # Errors come out as Django's (IntegrityError, …), as from Django's cursor: callers retry on
+    # them.
+    with connection.wrap_database_errors:
+        try:
+            for start in range(0, len(values), plan.per_statement):
+                chunk = values[start : start + plan.per_statement]
+                cursor.execute(
+                    _qmark_statement(plan, len(chunk), returning),
+                    [v for row in chunk for v in row],
+                )
+                if returning:
+                    ids.extend(r[0] for r in cursor.fetchall())
+        finally:
+            cursor.close()
     return ids
 
 
