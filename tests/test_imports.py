@@ -571,6 +571,27 @@ def test_the_dry_run_counts_and_reports_every_row_and_stores_nothing(workspace, 
     assert Lead.objects.get(email="new2@acme-corp.com").phone == ""
 
 
+def test_a_row_of_a_stored_lead_fills_its_blanks_and_keeps_what_it_had(workspace, tmp_path):
+    stored = capture(
+        {"email": "kim@acme-corp.com", "company": "Acme", "custom": {"tier": "gold"}}
+    ).lead
+    stored.refresh_from_db()
+    rows = [
+        ["Email", "Company", "Title", "Annual Revenue", "No. of Employees", "Tier", "Shirt Size"],
+        ["kim@acme-corp.com", "Other Co", "CFO", "$1,250,000.50", "1,200", "silver", "M"],
+        ["new@acme-corp.com", "Acme", "", "", "", "", ""],
+    ]
+    out = run(write_csv(tmp_path / "list.csv", rows))
+    assert "1 new, 1 duplicate of existing" in out
+    lead = Lead.objects.get(pk=stored.pk)
+    assert (lead.company, lead.title, lead.seniority) == ("Acme", "CFO", "c_level")
+    assert lead.revenue == Decimal("1250000.50") and lead.employees == 1200
+    assert lead.custom == {"tier": "gold", "shirt_size": "M"}  # the stored value wins
+    assert lead.touch_count == 2
+    assert lead.score > stored.score and lead.score_parts != stored.score_parts
+    assert lead.events.filter(kind="recaptured").count() == 1
+
+
 def test_importing_the_same_file_again_creates_nothing(workspace, tmp_path):
     rows = [["Email", "Company"], ["a@acme.com", "Acme"], ["", "No Email Inc"]]
     path = write_csv(tmp_path / "list.csv", rows)
