@@ -366,32 +366,39 @@ def _db_lookup_child(n: int, seed: int, lookups: int, workdir: str, queue) -> No
     from django.core.management import call_command
     from django.db import transaction
 
+    from leadline.intake.pipeline import _insert  # the capture pipeline's bulk insert
     from leadline.leads.models import Lead
     from leadline.quality.duplicates import find_duplicates as lookup
-    from leadline.quality.duplicates import record_keys
+    from leadline.quality.duplicates import key_rows
+    from leadline.quality.models import LeadKey
 
     call_command("migrate", verbosity=0)
     cols, ents, _ = gen_leads.generate(n, seed=seed)
     t0 = time.perf_counter()
     entity_of = {}
-    for start in range(0, n, 5000):
-        rows = range(start, min(n, start + 5000))
+    # Leads and their blocking keys written as the capture pipeline writes them (multi-row
+    # INSERTs of column values, keys from the same code), 20,000 at a time.
+    for start in range(0, n, 20_000):
+        rows = range(start, min(n, start + 20_000))
+        values = [
+            {
+                "first_name": (cols["first_name"][i] or "")[:100],
+                "last_name": (cols["last_name"][i] or "")[:100],
+                "email": (cols["email"][i] or "")[:254],
+                "phone": (cols["phone"][i] or "")[:40],
+                "company": (cols["company"][i] or "")[:200],
+                "title": (cols["job_title"][i] or "")[:150],
+                "city": (cols["city"][i] or "")[:100],
+                "country": (cols["country"][i] or "")[:2],
+            }
+            for i in rows
+        ]
         with transaction.atomic():
-            leads = Lead.objects.bulk_create(
-                Lead(
-                    first_name=(cols["first_name"][i] or "")[:100],
-                    last_name=(cols["last_name"][i] or "")[:100],
-                    email=(cols["email"][i] or "")[:254],
-                    phone=(cols["phone"][i] or "")[:40],
-                    company=(cols["company"][i] or "")[:200],
-                    title=(cols["job_title"][i] or "")[:150],
-                    city=(cols["city"][i] or "")[:100],
-                    country=(cols["country"][i] or "")[:2],
-                )
-                for i in rows
-            )
-            record_keys(leads)
-        entity_of.update({lead.pk: ents[i] for lead, i in zip(leads, rows, strict=True)})
+            ids = _insert(Lead, values, returning=True)
+            for value, pk in zip(values, ids, strict=True):
+                value["id"] = pk
+            _insert(LeadKey, key_rows(values))
+        entity_of.update({pk: ents[i] for pk, i in zip(ids, rows, strict=True)})
     load_s = time.perf_counter() - t0
     rng = np.random.default_rng(3)
     times, cpu, hits = [], [], 0
