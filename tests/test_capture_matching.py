@@ -9,20 +9,8 @@ from leadline.intake.pipeline import capture, capture_batch
 from leadline.leads import actions
 from leadline.leads.models import Event, Lead
 from leadline.quality.models import CandidateStatus, DuplicateCandidate, LeadKey, MatchSettings
-from tests.test_dedupe_db import DANA  # Dana Scully of Acme Corp, by the web form
+from tests.test_dedupe_db import DANA, DANA_AGAIN  # Dana Scully of Acme Corp, twice
 
-# Dana again from her personal address, typed a little differently: the same person.
-DANA_AGAIN = {
-    "first_name": "dana",
-    "last_name": "SCULLY",
-    "email": "dscully@gmail.com",
-    "phone": "(202) 555-0143",
-    "company": "ACME Corporation",
-    "city": "Washington",
-    "country": "US",
-    "title": "VP Operations",
-    "source": "webinar",
-}
 # The same name and mailbox at another domain, nothing else: likely, not certain.
 MAYBE_DANA = {
     "first_name": "Dana",

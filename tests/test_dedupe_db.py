@@ -39,6 +39,18 @@ DANA = {
     "country": "US",
     "source": "web_form",
 }
+# Dana again from her personal address, typed a little differently: the same person.
+DANA_AGAIN = {
+    "first_name": "dana",
+    "last_name": "SCULLY",
+    "email": "dscully@gmail.com",
+    "phone": "(202) 555-0143",
+    "company": "ACME Corporation",
+    "city": "Washington",
+    "country": "US",
+    "title": "VP Operations",
+    "source": "webinar",
+}
 FOX = {  # a colleague: same company, switchboard and city, another person
     "first_name": "Fox",
     "last_name": "Mulder",
@@ -70,16 +82,7 @@ def test_keys_are_kept_per_lead_and_replaced(workspace):
 def test_a_changed_email_and_company_still_finds_the_person(workspace):
     dana = stored(DANA)
     stored(FOX)
-    again = {
-        "first_name": "dana",
-        "last_name": "SCULLY",
-        "email": "dscully@gmail.com",
-        "phone": "(202) 555-0143",
-        "company": "ACME Corporation",
-        "city": "Washington",
-        "country": "US",
-    }
-    matches = find_duplicates(again)
+    matches = find_duplicates(DANA_AGAIN)
     assert [m.lead_id for m in matches] == [dana.pk]  # not Fox, who shares the switchboard
     best = matches[0]
     assert best.probability >= 0.99 and best.decision == "auto_merge"

@@ -150,7 +150,7 @@ def lead_captured(jobs: list[Job], now: datetime) -> dict:
             continue
         follow = [("auto_response", {})] if _auto_response(lead, responses) else []
         for kind, payload in follow + hooks:
-            new_jobs.append(_follow_up(job, kind, payload, now))
+            new_jobs.append(follow_up(job, kind, payload, now))
     with write_turn(), transaction.atomic():
         predict_leads(list(leads.values()), now)
         mql.arrived(list(leads.values()), now)
@@ -158,7 +158,8 @@ def lead_captured(jobs: list[Job], now: datetime) -> dict:
     return {}
 
 
-def _follow_up(job: Job, kind: str, payload: dict, now: datetime) -> Job:
+def follow_up(job: Job, kind: str, payload: dict, now: datetime) -> Job:
+    """A job another job starts (a webhook, an auto-response), made once per starting job."""
     return Job(
         kind=kind,
         lead_id=job.lead_id,

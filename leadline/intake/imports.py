@@ -894,7 +894,7 @@ def announce_imported_leads(jobs: list, now: datetime) -> dict:
     """`lead_captured` for imported leads, less the auto-response: predictions, arrivals over
     the MQL line and `lead.created` webhooks, for a batch of them at once."""
     from leadline.core.models import Job
-    from leadline.core.notify import webhook_jobs
+    from leadline.core.notify import follow_up, webhook_jobs
     from leadline.core.writes import write_turn
     from leadline.scoring import mql
     from leadline.scoring.predict import predict_leads
@@ -903,14 +903,7 @@ def announce_imported_leads(jobs: list, now: datetime) -> dict:
     leads = Lead.objects.select_related("owner", "team").in_bulk({job.lead_id for job in jobs})
     hooks = webhook_jobs("lead.created")
     follow = [
-        Job(
-            kind=kind,
-            lead_id=job.lead_id,
-            run_at=now,
-            created_at=now,
-            payload=payload,
-            dedupe_key=f"{kind}:{job.lead_id}:{payload.get('webhook', '')}:{job.pk}",
-        )
+        follow_up(job, kind, payload, now)
         for job in jobs
         if job.lead_id in leads
         for kind, payload in hooks

@@ -642,6 +642,8 @@ def _qmark_statement(plan: "_InsertPlan", rows: int, returning: bool) -> str:
 
 
 # What a repeat capture changes on a stored lead (`_touch`): written back in one statement.
+# The columns a re-score writes.
+SCORE_FIELDS = ("fit_score", "engagement_score", "score", "score_parts")
 TOUCHED_FIELDS = (
     *FILLABLE,
     "custom",
@@ -649,10 +651,7 @@ TOUCHED_FIELDS = (
     "touch_count",
     "last_activity_at",
     "updated_at",
-    "fit_score",
-    "engagement_score",
-    "score",
-    "score_parts",
+    *SCORE_FIELDS,
 )
 
 
