@@ -113,7 +113,9 @@ def lead_payload(n: int, run: str) -> dict:
     """A realistic web-form lead; unique per run and number (another run's lead n is another
     person at another company)."""
     k = n + int(run, 16) % 997 * 10**7
-    first, last = FIRST[k % len(FIRST)], LAST[k * 7 % len(LAST)]
+    # Each (first, last) pair comes back once in len(FIRST) * len(LAST) = 4,800 leads, and
+    # colleagues (the len(FIRST) leads of one company) have different surnames.
+    first, last = FIRST[k % len(FIRST)], LAST[(k + k // len(FIRST)) % len(LAST)]
     name, domain, industry, size, country = company(k // len(FIRST))
     return {
         "first_name": first,

@@ -157,3 +157,33 @@ def test_colleagues_with_alike_names_and_neighbouring_lines_are_never_folded(wor
     pair = DuplicateCandidate.objects.get()
     assert (pair.lead_a_id, pair.lead_b_id) == (smith.pk, schmidt.lead.pk)
     assert pair.probability >= 0.99  # what the numbers alone would have merged
+
+
+def test_a_namesake_with_nothing_else_in_common_is_for_a_reviewer(workspace):
+    # The same rare name, another company, mailbox and phone: perhaps the same person after a
+    # move, perhaps not. The matcher may find it likely, but only a person merges on a name.
+    first = capture(
+        {
+            "first_name": "Farid",
+            "last_name": "Ito",
+            "email": "farid.ito.5@northwind-analytics.com",
+            "phone": "+1 415 856 3198",
+            "company": "Northwind Analytics",
+            "source": "web_form",
+        }
+    ).lead
+    second = capture(
+        {
+            "first_name": "Farid",
+            "last_name": "Ito",
+            "email": "farid.ito.485@harborforge-consulting.com",
+            "phone": "+1 415 563 0250",
+            "company": "Harborforge Consulting",
+            "source": "web_form",
+        }
+    )
+    assert second.outcome == "created" and second.lead.pk != first.pk
+    assert Lead.objects.count() == 2
+    pair = DuplicateCandidate.objects.filter(lead_a=first, lead_b=second.lead).first()
+    if pair is not None:
+        assert pair.status == CandidateStatus.OPEN

@@ -35,7 +35,7 @@ from leadline.core.choices import OPEN_STATUSES
 from leadline.core.clock import clock
 from leadline.leads.models import Lead
 from leadline.quality.matching.blocking import record_keys as _rule_keys
-from leadline.quality.matching.compare import Column, Frame, Pairs
+from leadline.quality.matching.compare import Column, Frame, OrganisationComparison, Pairs
 from leadline.quality.matching.leads import lead_settings
 from leadline.quality.matching.model import (
     DEFAULT_AUTO_MERGE,
@@ -343,7 +343,7 @@ def find_duplicates_batch(
             if prob < limits.review:
                 continue
             evidence = ev()
-            sure = is_open and limits.merges(prob) and names_agree(evidence)
+            sure = is_open and limits.merges(prob) and merges_alone(evidence)
             decision = "auto_merge" if sure else "review"
             out[pairs_q[k]].append(Match(pairs_s[k], prob, weight, evidence, decision, is_open))
     if within_batch and len(records) > 1:
@@ -362,8 +362,28 @@ NAMES_DISAGREE = frozenset(
 )
 
 
+# What ties two records together besides the name: one mailbox (exact, a slip, or the same
+# user name at another domain), or one organisation (the company, or the phone number).
+TIES = {
+    "email": frozenset({"exact", "same user, other domain", "typo"}),
+    "organisation": frozenset(
+        level
+        for level in OrganisationComparison.labels
+        if not level.startswith(("company differs", "company missing"))
+        or level.endswith(("phone same", "phone one typo"))
+    ),
+}
+
+
 def names_agree(evidence: list[dict]) -> bool:
     return not any(e["field"] == "name" and e["level"] in NAMES_DISAGREE for e in evidence)
+
+
+def merges_alone(evidence: list[dict]) -> bool:
+    """Whether a likely match may be merged without a person: the names agree and something
+    besides the name ties the two. A namesake at another company with another mailbox and
+    phone may be the same person after a move, but a reviewer says so, not the matcher."""
+    return names_agree(evidence) and any(e["level"] in TIES.get(e["field"], ()) for e in evidence)
 
 
 def _within_batch(m: Matcher, frame: Frame, keys: list[list[str]], out: list[list[Match]]):
@@ -383,7 +403,7 @@ def _within_batch(m: Matcher, frame: Frame, keys: list[list[str]], out: list[lis
         if prob is None or prob < limits.review:
             continue
         evidence = ev()
-        decision = "auto_merge" if limits.merges(prob) and names_agree(evidence) else "review"
+        decision = "auto_merge" if limits.merges(prob) and merges_alone(evidence) else "review"
         out[ia[k]].append(Match(None, prob, weight, evidence, decision, True, batch_index=ib[k]))
 
 
