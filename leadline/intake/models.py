@@ -327,3 +327,15 @@ class EngagementEvent(models.Model):
                 fields=["dedupe_key"], condition=Q(dedupe_key__isnull=False), name="engagement_once"
             )
         ]
+
+
+class ConfigVersion(models.Model):
+    """One row whose token changes, by database triggers, whenever a table the capture
+    pipeline caches per process changes (scoring rules and groups, routing rules, team names,
+    SLA policies, match settings and models, user names): each capture reads it in one
+    primary-key lookup instead of the configuration itself. See `leadline.intake.watch`."""
+
+    token = models.CharField(max_length=40)
+
+    def __str__(self):
+        return self.token

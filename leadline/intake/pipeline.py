@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connections, models, transaction
 from django.db import router as db_router
 
@@ -31,6 +30,7 @@ from leadline.core.errors import DomainError
 from leadline.core.models import Campaign, Job, Team
 from leadline.core.prepared import Prepared
 from leadline.core.writes import write_turn
+from leadline.intake import watch
 from leadline.leads.models import Event, IdempotencyKey, Lead
 from leadline.quality import enrich
 from leadline.quality.duplicates import (
@@ -44,7 +44,7 @@ from leadline.quality.duplicates import (
     record_keys,
     record_keys_of,
 )
-from leadline.quality.models import LeadKey, MatchModelVersion, MatchSettings
+from leadline.quality.models import LeadKey
 from leadline.quality.normalize import (
     clean_text,
     company_domain,
@@ -58,7 +58,6 @@ from leadline.quality.normalize import (
 from leadline.routing.assign import Router
 from leadline.routing.models import RoutingRule, SlaPolicy
 from leadline.routing.sla import load_policies
-from leadline.scoring.models import ScoringRule
 from leadline.scoring.rules import Rule, load_rules, score
 
 TEXT_FIELDS = {
@@ -833,9 +832,10 @@ def _insert_events(pairs: list[tuple[int, list[dict]]]) -> None:
     _insert(Event, [{**event, "lead_id": lead_id} for lead_id, events in pairs for event in events])
 
 
-# The rules every capture applies, cached per process. A change is noticed by a fingerprint of
-# the tables they come from, read in one query before each capture: whichever process (or the
-# admin, a migration, a raw UPDATE) changed them, the next capture loads them again.
+# The rules every capture applies, cached per process. A change is noticed by a token that
+# database triggers replace whenever one of the tables they come from changes (`watch`), read in
+# one primary-key lookup before each capture: whichever process (or the admin, a migration, a
+# raw UPDATE) changed them, the next capture loads them again.
 @dataclass(frozen=True)
 class CaptureConfig:
     scoring: list[Rule]
@@ -846,25 +846,29 @@ class CaptureConfig:
 
 
 _config: dict[str, tuple[str, CaptureConfig]] = {}
-_fingerprint_sql: dict[str, str | None] = {}
+_token_sql: dict[str, str | None] = {}
 
 
 def capture_config() -> CaptureConfig:
     using = db_router.db_for_read(Lead)
     connection = connections[using]
-    if using not in _fingerprint_sql:
-        _fingerprint_sql[using] = _fingerprint_query(connection)
-    sql = _fingerprint_sql[using]
-    if sql is None:  # an engine without the aggregate functions used: read them every time
+    if using not in _token_sql:
+        _token_sql[using] = (
+            watch.token_query(connection) if connection.vendor in ("sqlite", "postgresql") else None
+        )
+    sql = _token_sql[using]
+    if sql is None:  # an engine without the triggers: read the configuration every time
         return _load_config()
     with connection.cursor() as cursor:
         cursor.execute(sql)
-        fingerprint = repr(cursor.fetchone())
+        row = cursor.fetchone()
+    if row is None:  # no token (a flushed database): nothing to compare with
+        return _load_config()
     cached = _config.get(using)
-    if cached is not None and cached[0] == fingerprint:
+    if cached is not None and cached[0] == row[0]:
         return cached[1]
-    config = _load_config()  # read after the fingerprint, so never older than it
-    _config[using] = (fingerprint, config)
+    config = _load_config()  # read after the token, so never older than it
+    _config[using] = (row[0], config)
     return config
 
 
@@ -878,45 +882,6 @@ def _load_config() -> CaptureConfig:
         policies=load_policies(),
         matcher=_load_matcher(),
     )
-
-
-def _fingerprint_query(connection) -> str | None:
-    """One row that changes whenever anything the cached configuration holds changes."""
-    quote = connection.ops.quote_name
-    User = get_user_model()
-
-    def everything(model, *extra: str) -> list[str]:
-        return [f"t.{quote(f.column)}" for f in model._meta.concrete_fields] + list(extra)
-
-    owner = User._meta.get_field(User.USERNAME_FIELD).column
-    tables = [
-        (ScoringRule, everything(ScoringRule), ""),
-        (
-            RoutingRule,
-            everything(RoutingRule, f"u.{quote(owner)}"),
-            f"LEFT JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = "
-            f"t.{quote(RoutingRule._meta.get_field('owner').column)}",
-        ),
-        (Team, [f"t.{quote(n)}" for n in ("id", "name", "is_default")], ""),
-        (SlaPolicy, everything(SlaPolicy), ""),
-        (MatchSettings, everything(MatchSettings), ""),
-        (MatchModelVersion, [f"t.{quote(n)}" for n in ("id", "is_active")], ""),
-    ]
-    parts = []
-    for model, columns, join in tables:
-        table, pk = quote(model._meta.db_table), f"t.{quote(model._meta.pk.column)}"
-        if connection.vendor == "postgresql":
-            row = "concat_ws(',', " + ", ".join(f"quote_nullable({c})" for c in columns) + ")"
-            parts.append(f"(SELECT string_agg({row}, ';' ORDER BY {pk}) FROM {table} t {join})")
-        elif connection.vendor == "sqlite":
-            row = " || ',' || ".join(f"quote({c})" for c in columns)
-            parts.append(
-                f"(SELECT group_concat(r, ';') FROM (SELECT {row} AS r FROM {table} t {join} "
-                f"ORDER BY {pk}))"
-            )
-        else:
-            return None
-    return "SELECT " + ", ".join(parts)
 
 
 def _router(config: CaptureConfig, now: datetime) -> Router:

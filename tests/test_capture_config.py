@@ -1,0 +1,51 @@
+"""The configuration every capture applies is cached per process and reloaded when it changes:
+whoever changed it — the ORM, another process, a raw UPDATE — and whatever a rolled-back
+change left behind."""
+
+from django.db import connection, transaction
+
+from leadline.intake.pipeline import capture
+from leadline.routing.models import RoutingRule
+from leadline.scoring.models import RuleGroup, ScoringRule
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def test_a_routing_rule_changed_behind_the_orms_back_is_seen_by_the_next_capture(workspace):
+    assert capture({"email": "hans@example.de", "country": "DE"}).lead.team == workspace.emea
+    # As another process or a database console would: plain SQL, no signal, no save().
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table(RoutingRule)} SET is_active = %s", [False])
+    lead = capture({"email": "greta@example.de", "country": "DE"}).lead
+    assert lead.team == workspace.americas and lead.routing_reason["rule"] is None
+
+
+def test_a_rolled_back_change_does_not_stay_in_the_cache(workspace):
+    class Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            RoutingRule.objects.update(is_active=False)
+            inside = capture({"email": "hans@example.de", "country": "DE"}).lead
+            assert inside.team == workspace.americas  # the change, seen inside
+            raise Undo
+    except Undo:
+        pass
+    # The rule is active again; a cache filled inside the rolled-back transaction is not used.
+    assert capture({"email": "greta@example.de", "country": "DE"}).lead.team == workspace.emea
+
+
+def test_a_scoring_group_cap_change_rescores_the_next_capture(workspace):
+    group = RuleGroup.objects.create(name="Seniority", cap=100)
+    ScoringRule.objects.create(
+        kind="fit", label="Chief", field="title", op="contains", value="chief", points=40
+    )
+    ScoringRule.objects.filter(label="Chief").update(group=group)
+    first = capture({"email": "a@acme-corp.com", "title": "Chief Revenue Officer"}).lead
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table(RuleGroup)} SET cap = %s", [10])
+    second = capture({"email": "b@acme-corp.com", "title": "Chief Revenue Officer"}).lead
+    assert first.fit_score - second.fit_score == 30
