@@ -49,3 +49,24 @@ def test_a_scoring_group_cap_change_rescores_the_next_capture(workspace):
         cursor.execute(f"UPDATE {_table(RuleGroup)} SET cap = %s", [10])
     second = capture({"email": "b@acme-corp.com", "title": "Chief Revenue Officer"}).lead
     assert first.fit_score - second.fit_score == 30
+
+
+def test_an_absence_booked_between_two_captures_is_seen_by_the_second(workspace):
+    from datetime import timedelta
+
+    from leadline.core.clock import clock
+    from leadline.routing.models import Absence
+
+    first = capture({"email": "a@acme-corp.com"}).lead
+    assert first.owner == workspace.owner  # jordan's turn, then riley's
+    Absence.objects.create(
+        user=workspace.teammate,
+        starts_at=clock.now() - timedelta(minutes=1),
+        ends_at=clock.now() + timedelta(hours=2),
+    )
+    second = capture({"email": "b@acme-corp.com"}).lead
+    assert second.owner == workspace.owner  # riley is out: jordan again
+    assert "out of office" in str(second.routing_reason["candidates"])
+    clock.advance(hours=3)  # the absence is over: no change to any table, only the time
+    third = capture({"email": "c@acme-corp.com"}).lead
+    assert third.owner == workspace.teammate

@@ -56,7 +56,7 @@ from leadline.quality.normalize import (
     phone_country,
 )
 from leadline.routing.assign import Router
-from leadline.routing.models import RoutingRule, SlaPolicy
+from leadline.routing.models import Absence, RoutingRule, SlaPolicy
 from leadline.routing.sla import load_policies
 from leadline.scoring.rules import Rule, load_rules, score
 
@@ -557,7 +557,7 @@ def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int]:
         # A row that already has every column (a new lead's values, built by _row) is used as
         # it is.
         rows = [row if len(row) > len(plan.fields) else _row(model, row) for row in rows]
-        cells = [(name, _one_adapter(how, connection)) for name, how in plan.fields]
+        cells = _one_adapters(plan, connection)
         values = [tuple([adapt(row[name]) for name, adapt in cells]) for row in rows]
     else:
         columns = [
@@ -750,12 +750,19 @@ def _how(field, connection) -> tuple:
 _ONE_ADAPTERS: dict = {}
 
 
-def _one_adapter(how: tuple, connection):
-    """`_adapt` for one value: a function per field, made once per connection."""
-    key = (id(how), id(connection))  # `how` lives as long as its cached insert plan
+def _one_adapters(plan: "_InsertPlan", connection) -> list[tuple[str, object]]:
+    """(attname, `_adapt` for one value) per column of a plan, made once per connection."""
+    key = (id(plan), id(connection))  # plans live as long as the process
     found = _ONE_ADAPTERS.get(key)
-    if found is not None and found[0] is connection and found[2] is how:
-        return found[1]
+    if found is None or found[0] is not connection:
+        found = (connection, [(name, _one_adapter(how, connection)) for name, how in plan.fields])
+        _ONE_ADAPTERS[key] = found
+    return found[1]
+
+
+def _one_adapter(how: tuple, connection):
+    """`_adapt` for one value, bound to one connection (Django's connections are per thread,
+    so the moment remembered below is too)."""
     kind, prep, extra = how
     if kind == "plain":
 
@@ -763,25 +770,33 @@ def _one_adapter(how: tuple, connection):
             return v if v is None or type(v) is extra else prep(v, connection)
 
     elif kind == "json":
+        # As `_adapt`: a dict or list goes to the backend's JSON adapter without the field's
+        # chain of checks.
+        to_json, encoder = connection.ops.adapt_json_value, prep.__self__.encoder
 
         def adapt(v):
             if v is None:
                 return None
-            if not v and type(v) in extra:
-                return extra[type(v)]
+            if type(v) in extra:
+                return to_json(v, encoder) if v else extra[type(v)]
             return prep(v, connection)
 
     elif kind == "moment":
+        # A capture's rows share its moment (created, updated, run at…): adapted once.
+        last = [None, None]
 
         def adapt(v):
-            return None if v is None else prep(v, connection)
+            if v is None:
+                return None
+            if v is not last[0]:
+                last[:] = [v, prep(v, connection)]
+            return last[1]
 
     else:
 
         def adapt(v):
             return prep(v, connection)
 
-    _ONE_ADAPTERS[key] = (connection, adapt, how)
     return adapt
 
 
@@ -843,6 +858,7 @@ class CaptureConfig:
     default_team: Team | None
     policies: list[SlaPolicy]
     matcher: Matcher  # the duplicate match model and each team's thresholds
+    absences: dict[int, list[Absence]]  # out of office, by user (routing checks the time)
 
 
 _config: dict[str, tuple[str, CaptureConfig]] = {}
@@ -881,12 +897,24 @@ def _load_config() -> CaptureConfig:
         default_team=Team.objects.order_by("-is_default", "id").first(),
         policies=load_policies(),
         matcher=_load_matcher(),
+        absences=_absences(),
     )
+
+
+def _absences() -> dict[int, list[Absence]]:
+    by_user: dict[int, list[Absence]] = {}
+    for absence in Absence.objects.order_by("starts_at"):
+        by_user.setdefault(absence.user_id, []).append(absence)
+    return by_user
 
 
 def _router(config: CaptureConfig, now: datetime) -> Router:
     return Router(
-        now, rules=config.routing, default_team=config.default_team, policies=config.policies
+        now,
+        rules=config.routing,
+        default_team=config.default_team,
+        policies=config.policies,
+        absences=config.absences,
     )
 
 

@@ -20,6 +20,7 @@ WATCHED = [
     ("scoring", "RuleGroup", None),
     ("routing", "RoutingRule", None),
     ("routing", "SlaPolicy", None),
+    ("routing", "Absence", None),
     ("core", "Team", ("name", "is_default")),  # not rr_counter: that moves with every lead
     ("quality", "MatchSettings", None),
     ("quality", "MatchModelVersion", ("is_active",)),

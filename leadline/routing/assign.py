@@ -141,9 +141,11 @@ class Router:
         dry_run: bool = False,
         default_team: Team | None | object = _LOAD,
         policies: list | None = None,
+        absences: dict | None = None,
     ):
-        """`rules`, `default_team` and `policies` may come from a caller's cache of the routing
-        configuration (the capture pipeline keeps one); by default they are read now."""
+        """`rules`, `default_team`, `policies` and `absences` (user id → that user's absences)
+        may come from a caller's cache of the routing configuration (the capture pipeline keeps
+        one); by default they are read now."""
         self.now = now
         self.dry_run = dry_run
         if rules is None:
@@ -154,6 +156,7 @@ class Router:
             default_team = Team.objects.order_by("-is_default", "id").first()
         self.default_team = default_team
         self.policies = sla.load_policies() if policies is None else policies
+        self.absences = absences
         self._teams: dict[int, _TeamState] = {}
 
     def _state(self, team: Team) -> _TeamState:
@@ -187,8 +190,17 @@ class Router:
             zone = ZoneInfo(state.team.timezone)
             midnight = self.now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
             state.today_counts = dict(_counts()[1](ids, midnight, midnight + timedelta(days=1)))
-        for absence in _AWAY(ids, self.now, self.now):
+        for absence in self._away(ids):
             state.away[absence.user_id] = absence
+
+    def _away(self, ids: list[int]) -> list[Absence]:
+        """The absences of these users that cover now."""
+        if self.absences is None:
+            return _AWAY(ids, self.now, self.now)
+        now = self.now
+        return [
+            a for user in ids for a in self.absences.get(user, ()) if a.starts_at <= now < a.ends_at
+        ]
 
     def _rule(self, record: dict):
         rule = next((r for r, m in zip(self.rules, self._matches, strict=True) if m(record)), None)
@@ -249,7 +261,7 @@ class Router:
             return None
         member = teams[0]
         name = member.user.get_username()
-        away = None if self.dry_run else _AWAY([owner_id], self.now, self.now)
+        away = None if self.dry_run else self._away([owner_id])
         if away:
             reason["account_owner"] = f"{account}'s owner {name} is out of office"
             return None
@@ -362,6 +374,15 @@ def _save_turns(team: Team, moved: list[Membership]) -> None:
         return f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"
 
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(moved) == 1:
+            # One lead moved one rep: one statement (a round trip fewer for every capture).
+            member = moved[0]
+            cursor.execute(
+                f"WITH t AS ({update(Team, ['rr_counter'])}) "
+                + update(Membership, ["rr_position", "assigned_count"]),
+                [team.rr_counter, team.pk, member.rr_position, member.assigned_count, member.pk],
+            )
+            return
         cursor.execute(update(Team, ["rr_counter"]), [team.rr_counter, team.pk])
         for member in moved:
             cursor.execute(
