@@ -559,6 +559,8 @@ def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int]:
         rows = [row if len(row) > len(plan.fields) else _row(model, row) for row in rows]
         cells = _one_adapters(plan, connection)
         values = [tuple([adapt(row[name]) for name, adapt in cells]) for row in rows]
+        if connection.vendor == "sqlite":
+            return _insert_sqlite(connection, plan, values, returning)
     else:
         columns = [
             _adapt(column, how, connection)
@@ -628,15 +630,16 @@ _QMARK_STATEMENTS: dict = {}
 
 
 def _qmark_statement(plan: "_InsertPlan", rows: int, returning: bool) -> str:
-    """The statement for `rows` rows; kept only for a full chunk (the common one), so a
-    million-row import holds one statement per table, not one per row count it met."""
-    key = (plan.head, returning)
-    if rows == plan.per_statement and key in _QMARK_STATEMENTS:
-        return _QMARK_STATEMENTS[key]
-    one = plan.one.replace("%s", "?")
-    sql = plan.head + ", ".join([one] * rows) + (plan.returning if returning else "")
-    if rows == plan.per_statement:
-        _QMARK_STATEMENTS[key] = sql
+    """The statement for `rows` rows; kept only for a full chunk (the common one) and for the
+    few rows of a single capture, so a million-row import holds one statement per table, not
+    one per row count it met."""
+    key = (plan.head, returning, rows)
+    sql = _QMARK_STATEMENTS.get(key)
+    if sql is None:
+        one = plan.one.replace("%s", "?")
+        sql = plan.head + ", ".join([one] * rows) + (plan.returning if returning else "")
+        if rows == plan.per_statement or rows <= 8:
+            _QMARK_STATEMENTS[key] = sql
     return sql
 
 
