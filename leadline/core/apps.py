@@ -12,8 +12,9 @@ class CoreConfig(AppConfig):
         _psycopg_parses_a_lead_insert_once()
 
 
-# Parameters of the widest statement run for every capture: the INSERT of one lead (72 columns).
-WIDEST_PER_CAPTURE = 100
+# Parameters of the widest statements run for every capture: the INSERT of one lead (72
+# columns), and its timeline events, blocking keys and jobs written in one statement (~60-120).
+WIDEST_PER_CAPTURE = 200
 
 
 def _psycopg_parses_a_lead_insert_once() -> None:
@@ -21,7 +22,7 @@ def _psycopg_parses_a_lead_insert_once() -> None:
     cache, but only for statements of at most 50 parameters: the single-lead INSERT, with 72,
     was parsed again by a regular expression at every capture (~0.4 ms of CPU, most of the
     statement's client-side cost). The limit is a module setting of psycopg's; raising it to
-    100 keeps multi-row batch statements (hundreds to thousands of parameters, each run once)
+    200 keeps multi-row batch statements (hundreds to thousands of parameters, each run once)
     out of the cache, as psycopg intends."""
     try:
         from psycopg import _queries

@@ -583,6 +583,37 @@ def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int]:
     return ids
 
 
+def _insert_together(parts: list[tuple[type, list[dict]]]) -> list[int]:
+    """A few rows for each of several tables, the last table's new ids returned. On
+    PostgreSQL one statement — every INSERT but the last a data-modifying WITH clause — so a
+    single capture pays one round trip and one statement's overhead instead of one per table;
+    elsewhere, and for more than a few rows, one `_insert` per table."""
+    parts = [(model, rows) for model, rows in parts if rows]
+    if not parts:
+        return []
+    connection = connections[db_router.db_for_write(parts[-1][0])]
+    if connection.vendor != "postgresql" or len(parts) == 1 or max(len(r) for _m, r in parts) > 20:
+        for model, rows in parts[:-1]:
+            _insert(model, rows)
+        return _insert(parts[-1][0], parts[-1][1], returning=True)
+    clauses, params = [], []
+    for model, rows in parts:
+        plan = _insert_plan(model, connection)
+        cells = _one_adapters(plan, connection)
+        for row in rows:
+            full = row if len(row) > len(plan.fields) else _row(model, row)
+            params.extend([adapt(full[name]) for name, adapt in cells])
+        clauses.append(plan.head + ", ".join([plan.one] * len(rows)))
+    sql = (
+        "WITH "
+        + ", ".join(f"w{n} AS ({clause})" for n, clause in enumerate(clauses[:-1]))
+        + f" {clauses[-1]}{plan.returning}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [r[0] for r in cursor.fetchall()]
+
+
 def _columns(model, plan: "_InsertPlan", rows: list[dict]) -> list[list]:
     """The rows' values column by column, a missing value filled as `_row` fills it (a fresh
     default per row where the default is callable), without building a full dict per row."""
@@ -992,10 +1023,22 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             _route(new, router, channel)
             _insert_new([new])
             router.flush()
-            _insert_events([(new.values["id"], _created_events(new.values, channel, now, actor))])
-            _file_new([new], now)
+            lead_id = new.values["id"]
+            events = _created_events(new.values, channel, now, actor)
+            if new.similar:
+                queue_reviews([(lead_id, new.similar)], now=now)
+                if (review := _review_event(new.values, new.similar, now)) is not None:
+                    events.append(review)
             jobs = _notify_jobs([new.values], now)
-            ids = _insert(Job, jobs, returning=True)
+            # Its timeline, its blocking keys (so the next capture finds it) and its outbox
+            # jobs: one statement on PostgreSQL.
+            ids = _insert_together(
+                [
+                    (Event, [{**event, "lead_id": lead_id} for event in events]),
+                    (LeadKey, key_rows([new.values], [new.keys])),
+                    (Job, jobs),
+                ]
+            )
             dispatcher.after_commit(
                 [pk for pk, job in zip(ids, jobs, strict=True) if job["kind"] == "notify_owner"]
             )
