@@ -612,7 +612,8 @@ class MatchModel:
     def _value_bits(self, feat: Feature, value: str | None) -> float:
         if value is None:
             return 0.0
-        got = self.tf.clipped_bits(feat, (), self.tf_max_bits).get(value)
+        memo = self.tf._clipped.get((feat.name, self.tf_max_bits))
+        got = memo.get(value) if memo is not None else None
         if got is None:
             got = self.tf.clipped_bits(feat, (value,), self.tf_max_bits)[value]
         return got
