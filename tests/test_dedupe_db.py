@@ -280,7 +280,7 @@ def test_a_model_saved_for_other_comparisons_falls_back_to_the_built_in_one(work
 
 
 def test_capture_time_features_and_keys_equal_the_batch_ones():
-    from leadline.quality.duplicates import _frame, keys_of, lead_record, record_keys_of
+    from leadline.quality.duplicates import _features, keys_of, lead_record, record_keys_of
     from leadline.quality.matching.leads import lead_settings
     from tests.test_matching import _people
 
@@ -289,9 +289,9 @@ def test_capture_time_features_and_keys_equal_the_batch_ones():
     records = [lead_record({**r, "title": "CTO"}) for r in rows] + [lead_record(r) for r in odd]
     settings = lead_settings()
     batch = settings.frame({f: [r.get(f) for r in records] for f in settings.fields})
-    small = _frame(records)
+    small = [_features(r) for r in records]
     for feat in settings.features():
-        assert [small[feat].value(i) for i in range(len(records))] == [
+        assert [x[feat.name] for x in small] == [
             batch[feat].value(i) for i in range(len(records))
         ], feat.name
     assert [record_keys_of(r) for r in records] == [keys_of(batch, i) for i in range(len(records))]

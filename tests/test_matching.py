@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from leadline.quality.matching import names
+from leadline.quality.matching.blocking import candidate_pairs
 from leadline.quality.matching.cluster import cluster, components
-from leadline.quality.matching.compare import Pairs
+from leadline.quality.matching.compare import NULL, Pairs
 from leadline.quality.matching.dedupe import (
     canonical_header,
     estimate_model,
@@ -189,6 +190,68 @@ def test_organisation_and_location_levels():
     assert lv["organisation"] == "company same, phone one typo"
     assert lv["location"] == "city and postcode"
     assert _levels({}, {})["organisation"] is None
+
+
+def _variants(rows: list[dict]) -> list[dict]:
+    """Each row re-entered with each of a few changes, for every level of every comparison."""
+    out = []
+    for r in rows:
+        user, _, domain = r["email"].partition("@")
+        slip = r["phone"][:-2] + r["phone"][-1] + r["phone"][-2]
+        similar = r["company"].replace("a", "e", 1)
+        changes = [
+            {"first_name": r["last_name"], "last_name": r["first_name"]},
+            {"first_name": {"William": "Bill", "Robert": "Bob"}.get(r["first_name"], "Jim")},
+            {"first_name": r["first_name"][0] + "."},
+            {"last_name": r["last_name"][:-1] + "x"},
+            {"first_name": ""},
+            {"last_name": "", "email": ""},
+            {"email": f"{user}@gmail.com", "phone": ""},
+            {"email": f"{user[:2]}{user[3]}{user[2]}{user[4:]}@{domain}"},
+            {"phone": slip},
+            {"company": similar, "city": r["city"][:-1] + "z"},
+            {"company": similar, "phone": slip},
+            {"company": "Other Co", "phone": slip},
+            {"company": ""},
+            {"company": "", "phone": slip},
+            {"company": "", "phone": "", "city": "", "country": ""},
+            {"country": "FR", "city": "Lille"},
+            {"country": ""},
+            {"phone": ""},
+        ]
+        out.extend({**r, **change} for change in changes)
+    return out
+
+
+def test_one_pair_at_a_time_scores_as_the_arrays_do():
+    rows, _ = _people(300)
+    variants = _variants(rows[:40])
+    n = len(rows)
+    rows = rows + variants
+    settings = lead_settings()
+    frame = settings.frame({k: [r.get(k) for r in rows] for k in rows[0]}, len(rows))
+    a, b, _ = candidate_pairs(frame, settings.blocking)
+    rng = np.random.default_rng(5)
+    original = np.repeat(np.arange(40), len(variants) // 40)  # each variant with its row
+    a = np.concatenate([a, original, rng.integers(0, len(rows), 3000)])
+    b = np.concatenate([b, np.arange(n, len(rows)), rng.integers(0, len(rows), 3000)])
+    pairs = Pairs(frame, a, frame, b)
+    feats = [{f.name: frame[f].value(i) for f in settings.features()} for i in range(len(rows))]
+    for model in (_shipped_model(), find_duplicates(rows).model):
+        levels, strata = model.compare(pairs)
+        one_by_one = [(feats[i], feats[j]) for i, j in zip(a.tolist(), b.tolist(), strict=True)]
+        got_levels, got_strata, weight = model.score_records(one_by_one)
+        assert got_levels == [tuple(x) for x in levels.tolist()]
+        assert got_strata == strata.tolist()
+        assert weight.tolist() == model.match_weight(pairs, levels, strata).tolist()  # exactly
+        for k in range(0, len(a), 7):
+            x, y = one_by_one[k]
+            assert model.record_evidence(x, y, got_levels[k], got_strata[k]) == [
+                dataclasses.asdict(e) for e in model.evidence(pairs, levels, strata, k)
+            ]
+    for k, comp in enumerate(settings.comparisons):  # every level was met
+        missed = set(range(len(comp.labels))) - set(levels[:, k].tolist())
+        assert missed <= {15} and NULL in levels[:, k], (comp.name, missed)  # 15 is NULL
 
 
 # --- blocking, model, clustering ------------------------------------------------------------

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from leadline.core.choices import OPEN_STATUSES
 from leadline.core.clock import clock
 from leadline.leads.models import Lead
 from leadline.quality.matching.blocking import record_keys as _rule_keys
-from leadline.quality.matching.compare import Column, Frame, OrganisationComparison, Pairs
+from leadline.quality.matching.compare import Frame, OrganisationComparison, Pairs
 from leadline.quality.matching.leads import lead_settings
 from leadline.quality.matching.model import (
     DEFAULT_AUTO_MERGE,
@@ -55,8 +56,6 @@ DEFAULT_MODEL_PATH = Path(__file__).with_name("default_model.json")
 # A block key shared by many leads (a switchboard, "john smith") brings at most this many of
 # them, the most recent first: lookups stay cheap whatever the data.
 MAX_POSTINGS = 50
-# SQLite allows 500 terms in a compound SELECT; one term per key.
-KEYS_PER_QUERY = 200
 # Below this many leads the stored data says too little to estimate a model from.
 MIN_LEADS_TO_ESTIMATE = 2000
 OPEN = frozenset(s.value for s in OPEN_STATUSES)
@@ -105,40 +104,51 @@ def _lead_id(lead) -> int | None:
     return _get(lead, "id") if isinstance(lead, Mapping) else getattr(lead, "pk", None)
 
 
-def _frame(records: Sequence[Mapping[str, object]]) -> Frame:
-    """The features of a few records (a capture and its candidates).
+def _features(record: dict) -> dict[str, str | None]:
+    """The matcher's features of a ``lead_record`` (feature name -> value; not to be changed),
+    remembered for the last RECORD_MEMO_SIZE distinct records: the stored leads a capture is
+    compared with are often the ones the last captures met."""
+    key = tuple(record.values())
+    got = _RECORD_MEMO.get(key)
+    if got is None:
+        if len(_RECORD_MEMO) >= RECORD_MEMO_SIZE:
+            _RECORD_MEMO.clear()
+        got = _RECORD_MEMO[key] = _record_features(record)
+    return got
 
-    Column by column in plain Python, each function applied once per distinct value, then one
-    encoding per feature: for a few dozen records several times cheaper than the vectorised
-    ``Settings.frame`` (numpy's fixed costs for every derived feature); the same frame.
-    """
-    values: dict[str, list] = {}
 
-    def column(feat) -> list:
-        got = values.get(feat.name)
-        if got is None:
-            if isinstance(feat.source, str):
-                name = feat.source
-                source = [
-                    v if v and type(v) is str else _text(v) for v in [r.get(name) for r in records]
-                ]
-            else:
-                source = column(feat.source)
-            memo = _FEATURE_MEMO.get(feat.name)
+def _record_features(record: Mapping[str, object]) -> dict[str, str | None]:
+    """The features, each function applied once per distinct value in this process."""
+    out: dict[str, str | None] = {}
+    for name, source, from_field, fn in _feature_plan():
+        value = _text(record.get(source)) if from_field else out[source]
+        if value is not None:
+            memo = _FEATURE_MEMO.get(name)
             if memo is None or len(memo) > FEATURE_MEMO_SIZE:
-                memo = _FEATURE_MEMO[feat.name] = {}
-            mapped = {}
-            for v in dict.fromkeys(source):
-                if v is not None:
-                    f = memo.get(v, _UNSEEN)
-                    if f is _UNSEEN:
-                        f = memo[v] = _text(feat.fn(v))
-                    mapped[v] = f
-            got = values[feat.name] = [mapped.get(v) if v is not None else None for v in source]
-        return got
+                memo = _FEATURE_MEMO[name] = {}
+            got = memo.get(value, _UNSEEN)
+            if got is _UNSEEN:
+                got = memo[value] = _text(fn(value))
+            value = got
+        out[name] = value
+    return out
 
-    n = len(records)
-    return Frame(n, {f.name: Column.encode(column(f), n) for f in lead_settings().features()})
+
+@lru_cache(maxsize=1)
+def _feature_plan() -> tuple[tuple[str, str, bool, Callable], ...]:
+    """(feature, its source, whether that is a raw field, function), sources first."""
+    plan: dict[str, tuple] = {}
+
+    def add(feat) -> None:
+        if feat.name not in plan:
+            if not isinstance(feat.source, str):
+                add(feat.source)
+            source = feat.source if isinstance(feat.source, str) else feat.source.name
+            plan[feat.name] = (feat.name, source, isinstance(feat.source, str), feat.fn)
+
+    for feat in lead_settings().features():
+        add(feat)
+    return tuple(plan.values())
 
 
 # Feature values seen by this process (a name's phonetic code, a company's normal form, ...):
@@ -146,6 +156,8 @@ def _frame(records: Sequence[Mapping[str, object]]) -> Frame:
 # when it passes FEATURE_MEMO_SIZE values.
 FEATURE_MEMO_SIZE = 50_000
 _FEATURE_MEMO: dict[str, dict] = {}
+RECORD_MEMO_SIZE = 20_000
+_RECORD_MEMO: dict[tuple, dict] = {}
 _UNSEEN = object()
 
 
@@ -313,30 +325,27 @@ def find_duplicates_batch(
     if keys is None:
         keys = [record_keys_of(r) for r in records]
     wanted = sorted({k for ks in keys for k in ks})
-    stored = _stored_candidates(wanted) if wanted else {"keys": [], "rows": {}}
-    by_key: dict[str, list[int]] = {}
-    for key, lead_id in stored["keys"]:
-        by_key.setdefault(key, []).append(lead_id)
+    stored = _stored_candidates(wanted) if wanted else {"by_key": {}, "rows": {}}
+    by_key = stored["by_key"]
     pairs_q, pairs_s = [], []
     for i, ks in enumerate(keys):
         found = {lead_id for k in ks for lead_id in by_key.get(k, ())} - {own[i]}
         pairs_q.extend([i] * len(found))
         pairs_s.extend(found)
+    inner_a, inner_b = _within_batch(keys) if within_batch and len(records) > 1 else ([], [])
     out: list[list[Match]] = [[] for _ in records]
-    if not pairs_q and not (within_batch and len(records) > 1):
+    if not pairs_q and not inner_a:
         return out  # nothing shares a key with these records: nothing to score
     rows = stored["rows"]
-    ids = sorted(set(pairs_s))
-    # One frame for the new records and their candidates: features are worked out once per
-    # distinct value, and agreement is a comparison of integer codes.
-    frame = _frame(records + [lead_record(rows[lead_id]) for lead_id in ids])
-    if pairs_q:
-        where = {lead_id: len(records) + n for n, lead_id in enumerate(ids)}
-        ia = np.asarray(pairs_q, dtype=np.int64)
-        ib = np.asarray([where[s] for s in pairs_s], dtype=np.int64)
-        for k, (prob, weight, ev) in enumerate(_score(m, frame, ia, frame, ib)):
-            if prob is None:
-                continue
+    feats = [_features(r) for r in records]
+    stored_feats = {i: _features(lead_record(rows[i])) for i in dict.fromkeys(pairs_s)}
+    pairs = [(feats[i], stored_feats[s]) for i, s in zip(pairs_q, pairs_s, strict=True)]
+    pairs += [(feats[i], feats[j]) for i, j in zip(inner_a, inner_b, strict=True)]
+    n_stored = len(pairs_q)
+    for k, (prob, weight, ev) in enumerate(_score(m, pairs)):
+        if prob is None:
+            continue
+        if k < n_stored:
             row = rows[pairs_s[k]]
             is_open = row["status"] in OPEN
             limits = m.thresholds(row["team_id"])
@@ -346,8 +355,17 @@ def find_duplicates_batch(
             sure = is_open and limits.merges(prob) and merges_alone(evidence)
             decision = "auto_merge" if sure else "review"
             out[pairs_q[k]].append(Match(pairs_s[k], prob, weight, evidence, decision, is_open))
-    if within_batch and len(records) > 1:
-        _within_batch(m, frame, keys, out)
+        else:
+            # An earlier record of the batch: the default thresholds (it has no team yet).
+            limits, j = m.default, k - n_stored
+            if prob < limits.review:
+                continue
+            evidence = ev()
+            merges = limits.merges(prob) and merges_alone(evidence)
+            decision = "auto_merge" if merges else "review"
+            out[inner_a[j]].append(
+                Match(None, prob, weight, evidence, decision, True, batch_index=inner_b[j])
+            )
     for matches in out:
         matches.sort(key=lambda x: -x.probability)
         del matches[limit:]
@@ -386,7 +404,9 @@ def merges_alone(evidence: list[dict]) -> bool:
     return names_agree(evidence) and any(e["level"] in TIES.get(e["field"], ()) for e in evidence)
 
 
-def _within_batch(m: Matcher, frame: Frame, keys: list[list[str]], out: list[list[Match]]):
+def _within_batch(keys: list[list[str]]) -> tuple[list[int], list[int]]:
+    """Pairs (later record, earlier record) of a batch sharing a key, at most MAX_POSTINGS
+    earlier records per key."""
     first_seen: dict[str, list[int]] = {}
     ia, ib = [], []
     for i, ks in enumerate(keys):
@@ -395,35 +415,24 @@ def _within_batch(m: Matcher, frame: Frame, keys: list[list[str]], out: list[lis
         ib.extend(sorted(earlier))
         for k in ks:
             first_seen.setdefault(k, []).append(i)
-    if not ia:
-        return
-    a, b = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
-    limits = m.default
-    for k, (prob, weight, ev) in enumerate(_score(m, frame, a, frame, b)):
-        if prob is None or prob < limits.review:
-            continue
-        evidence = ev()
-        decision = "auto_merge" if limits.merges(prob) and merges_alone(evidence) else "review"
-        out[ia[k]].append(Match(None, prob, weight, evidence, decision, True, batch_index=ib[k]))
+    return ia, ib
 
 
-def _score(m: Matcher, qf: Frame, ia, sf: Frame, ib):
-    """Per pair: (probability, match weight, a function giving its evidence); probability is
-    None below the lowest review threshold (no evidence is worked out for those)."""
-    pairs = Pairs(qf, ia, sf, ib)
-    levels, strata = m.model.compare(pairs)
-    weight = m.model.match_weight(pairs, levels, strata)
-    prob = probability(weight)
+def _score(m: Matcher, pairs: list[tuple[dict, dict]]):
+    """Per pair of records (features): (probability, match weight, a function giving its
+    evidence); probability is None below the lowest review threshold (no evidence is worked
+    out for those)."""
+    levels, strata, weight = m.model.score_records(pairs)
+    probs = probability(weight).tolist()
+    weights = weight.tolist()
     floor = m.lowest_review
-    for k in range(len(ia)):
-        if prob[k] < floor:
+    evidence = m.model.record_evidence
+    for k, prob in enumerate(probs):
+        if prob < floor:
             yield None, None, None
             continue
-
-        def evidence(k=k):
-            return [dataclasses.asdict(e) for e in m.model.evidence(pairs, levels, strata, k)]
-
-        yield float(prob[k]), round(float(weight[k]), 3), evidence
+        a, b = pairs[k]
+        yield prob, round(weights[k], 3), partial(evidence, a, b, levels[k], strata[k])
 
 
 def _batched(items: Sequence, size: int) -> Iterable[Sequence]:
@@ -433,55 +442,82 @@ def _batched(items: Sequence, size: int) -> Iterable[Sequence]:
 
 
 def _stored_candidates(keys: list[str]) -> dict:
-    """(key, lead id) for up to MAX_POSTINGS live leads per key, and those leads' columns.
+    """The lead ids sharing each key (up to MAX_POSTINGS live leads per key, the most recent
+    first), as {"by_key": {key: [lead id, ...]}, "rows": {lead id: its columns}}.
 
-    One query per KEYS_PER_QUERY keys: a UNION of per-key index range scans (each LIMITed, so
-    a key shared by a hundred thousand leads costs what one shared by fifty does), joined to
-    the live leads.
+    One statement for any number of keys: per key an index range scan of at most MAX_POSTINGS
+    postings (a key shared by a hundred thousand leads costs what one shared by fifty does),
+    then each lead by its primary key.
     """
+    sql, adapt = _candidates_sql(connection.vendor)
+    by_key: dict[str, list[int]] = {}
+    rows: dict[int, dict] = {}
+    for key, lead_id, *values in _fetch(sql, [adapt([k[:200] for k in keys])]):
+        by_key.setdefault(key, []).append(lead_id)
+        if lead_id not in rows:  # (a lead sharing several keys comes once per key)
+            rows[lead_id] = dict(zip(CANDIDATE_COLUMNS, (lead_id, *values), strict=True))
+    for ids in by_key.values():
+        ids.sort(reverse=True)  # the order does not depend on the engine's plan
+    return {"by_key": by_key, "rows": rows}
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    """Rows of a read on the driver's own cursor (SQLite placeholders are written ``?``).
+
+    A capture's lookup costs tens of microseconds in the database; Django's cursor adds as
+    much again (on SQLite rewriting every ``%s`` with a regular expression). Errors come out
+    as Django's, as from Django's cursor.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+
+_CANDIDATES_SQL: dict[str, tuple[str, Callable]] = {}
+
+
+def _candidates_sql(vendor: str) -> tuple[str, Callable]:
+    """The candidates statement for an engine, and how its one parameter (the keys) is passed."""
+    got = _CANDIDATES_SQL.get(vendor)
+    if got is not None:
+        return got
     q = connection.ops.quote_name
     lk, lead = q(LeadKey._meta.db_table), q(Lead._meta.db_table)
-    key_col, lead_col = q("key"), q("lead_id")
+    key_col, lead_col, lead_id = q("key"), q("lead_id"), q("id")
     wanted = ", ".join(f"l.{q(c)}" for c in CANDIDATE_COLUMNS)
-    found: list[tuple[str, int]] = []
-    rows: dict[int, dict] = {}
-    if connection.vendor == "postgresql":
-        # One statement for any number of keys, planned once: per key an index range scan of
-        # at most MAX_POSTINGS postings, then each lead by its primary key. (The UNION form
-        # below made PostgreSQL plan 200 branches per statement, 70-90 ms, and hash-join them
-        # to a scan of the whole lead table.) OFFSET 0 keeps the lead lookup a nested loop.
+    if vendor == "postgresql":
+        # Planned once per connection (a prepared statement): per key an index range scan,
+        # then each lead by its primary key. (A UNION of one branch per key made PostgreSQL
+        # plan 200 branches per statement, 70-90 ms, and hash-join them to a scan of the
+        # whole lead table.) OFFSET 0 keeps the lead lookup a nested loop.
         sql = (
             f"SELECT q.key, {wanted} FROM unnest(%s::text[]) AS q(key) "
             f"CROSS JOIN LATERAL (SELECT {lead_col} FROM {lk} WHERE {key_col} = q.key "
             f"ORDER BY {lead_col} DESC LIMIT {MAX_POSTINGS}) k "
             f"CROSS JOIN LATERAL (SELECT {', '.join(q(c) for c in CANDIDATE_COLUMNS)} "
-            f"FROM {lead} WHERE {q('id')} = k.{lead_col} "
+            f"FROM {lead} WHERE {lead_id} = k.{lead_col} "
             f"AND {q('merged_into_id')} IS NULL OFFSET 0) l"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [[k[:200] for k in keys]])
-            for key, *values in cursor.fetchall():
-                row = dict(zip(CANDIDATE_COLUMNS, values, strict=True))
-                found.append((key, row["id"]))
-                rows[row["id"]] = row
-        return {"keys": found, "rows": rows}
-    for chunk in _batched(keys, KEYS_PER_QUERY):
-        union = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT {key_col}, {lead_col} FROM {lk} WHERE {key_col} = %s "
-            f"ORDER BY {lead_col} DESC LIMIT {MAX_POSTINGS}) k{n}"
-            for n in range(len(chunk))
-        )
+        got = (sql, list)
+    else:
+        # SQLite has no LATERAL: each key's postings are those at or above its
+        # MAX_POSTINGS-th most recent one, found by a correlated subquery on the same index.
+        # (A UNION of one LIMITed branch per key cost 1.7 ms per 200 keys, this 0.27 ms.)
         sql = (
-            f"SELECT k.{key_col}, {wanted} FROM ({union}) k JOIN {lead} l "
-            f"ON l.{q('id')} = k.{lead_col} WHERE l.{q('merged_into_id')} IS NULL"
+            f"SELECT k.{key_col}, {wanted} FROM json_each(?) AS q "
+            f"JOIN {lk} k ON k.{key_col} = q.value AND k.{lead_col} >= coalesce(("
+            f"SELECT x.{lead_col} FROM {lk} x WHERE x.{key_col} = q.value "
+            f"ORDER BY x.{lead_col} DESC LIMIT 1 OFFSET {MAX_POSTINGS - 1}), 0) "
+            f"JOIN {lead} l ON l.{lead_id} = k.{lead_col} WHERE l.{q('merged_into_id')} IS NULL"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [k[:200] for k in chunk])
-            for key, *values in cursor.fetchall():
-                row = dict(zip(CANDIDATE_COLUMNS, values, strict=True))
-                found.append((key, row["id"]))
-                rows[row["id"]] = row
-    return {"keys": found, "rows": rows}
+        got = (sql, json.dumps)
+    _CANDIDATES_SQL[vendor] = got
+    return got
 
 
 # --- keeping keys current -------------------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compare import Feature, Frame
+from .compare import Feature, Features, Frame
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,20 @@ class BlockingRule:
             return None
         parts = sorted(values) if self.unordered else values
         return f"{self.name}:{'|'.join(parts)}"  # type: ignore[arg-type]
+
+    def shares(self, a: Features, b: Features) -> bool:
+        """Whether two records (feature values) have this rule's key in common."""
+        for f in self.on:
+            x = a[f.name]
+            if x is None or x != b[f.name]:
+                break
+        else:
+            return True
+        if self.unordered and len(self.on) == 2:
+            f1, f2 = self.on[0].name, self.on[1].name
+            x, y = a[f1], a[f2]
+            return x is not None and y is not None and x == b[f2] and y == b[f1]
+        return False
 
     def block_codes(self, frame: Frame) -> np.ndarray:
         """An int64 block id per record (``-1`` when a feature is missing)."""

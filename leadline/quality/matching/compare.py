@@ -23,6 +23,10 @@ from . import names
 NULL = -1
 _PARALLEL_MIN = 20_000  # below this many pairs a thread pool costs more than it saves
 
+# One record's features by feature name (None = missing), for scoring a few pairs without
+# arrays: ``Comparison.level`` gives for one pair the level ``Comparison.levels`` gives.
+Features = Mapping[str, "str | None"]
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -319,6 +323,11 @@ class Comparison:
     def levels(self, pairs: Pairs) -> np.ndarray:
         raise NotImplementedError
 
+    def level(self, a: Features, b: Features) -> int:
+        """The level of one pair, as ``levels`` gives it (a capture scores a handful of pairs,
+        where numpy's fixed cost per operation is most of the time)."""
+        raise NotImplementedError
+
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.field for f in self.features()))
@@ -388,6 +397,36 @@ class NameComparison(Comparison):
             null,
         )
 
+    def level(self, a: Features, b: Features) -> int:
+        first, last = self.f.name, self.l.name
+        af, bf, al, bl = a[first], b[first], a[last], b[last]
+        f_both = af is not None and bf is not None
+        l_both = al is not None and bl is not None
+        if not (f_both or l_both):  # (a swap needs both names too)
+            return NULL
+        f_eq, l_eq = f_both and af == bf, l_both and al == bl
+        if f_eq and l_eq:
+            return 0
+        fc = a[self.fc.name]
+        fc_eq = fc is not None and fc == b[self.fc.name]
+        if (fc_eq and l_eq) or (f_both and l_both and af == bl and al == bf):
+            return 1
+        fi, f1 = self.fi.name, self.f1.name
+        if l_eq and a[fi] is not None and a[fi] == b[fi] and (a[f1], b[f1]) != (None, None):
+            return 2
+        t = _f32(self.typo)
+        jf = f_both and not f_eq and _jw32(af, bf) >= t
+        jl = l_both and not l_eq and _jw32(al, bl) >= t
+        if (l_eq and jf) or (fc_eq and jl) or (jf and jl):
+            return 3
+        if (l_eq and not f_both) or (fc_eq and not l_both):
+            return 4
+        if fc_eq and l_both and not jl:  # (not l_eq: fc_eq and l_eq was level 1)
+            return 5
+        if l_eq and f_both and not (f_eq or fc_eq or jf):
+            return 6
+        return 7
+
 
 class EmailComparison(Comparison):
     labels = ("exact", "same user, other domain", "typo", "different")
@@ -422,6 +461,21 @@ class EmailComparison(Comparison):
                 sb = p.B[self.local].strings(p.ib[cand])
                 typo[cand] = [_is_typo(x, y) for x, y in zip(sa, sb, strict=False)]
         return _select([exact, other_domain, typo], len(p), ~p.both(self.e))
+
+    def level(self, a: Features, b: Features) -> int:
+        ae, be = a[self.e.name], b[self.e.name]
+        if ae is None or be is None:
+            return NULL
+        if ae == be:
+            return 0
+        domain = a[self.domain.name]
+        if domain is None or domain != b[self.domain.name]:
+            user = a[self.user.name]
+            return 1 if user is not None and user == b[self.user.name] else 3
+        x, y = a[self.local.name], b[self.local.name]
+        if x is not None and y is not None and _jw32(x, y) >= _f32(self.typo) and _is_typo(x, y):
+            return 2
+        return 3
 
 
 def _is_typo(a: str, b: str) -> bool:
@@ -502,6 +556,26 @@ class OrganisationComparison(Comparison):
         out[(c_lvl == 3) & (p_lvl == 3)] = NULL
         return out
 
+    def level(self, a: Features, b: Features) -> int:
+        ac, bc, ap, bp = a[self.c.name], b[self.c.name], a[self.p.name], b[self.p.name]
+        if ac is None or bc is None:
+            c_lvl = 3
+        elif ac == bc:
+            c_lvl = 0
+        else:
+            similar = ac[0] == bc[0] and _jw32(ac, bc) >= _f32(self.similar)
+            c_lvl = 1 if similar else 2
+        if ap is None or bp is None:
+            if c_lvl == 3:
+                return NULL
+            p_lvl = 3
+        elif ap == bp:
+            p_lvl = 0
+        else:
+            # One substituted digit or two swapped neighbours, as ``Pairs.one_slip`` says.
+            p_lvl = 1 if OSA.distance(ap, bp, score_cutoff=1) <= 1 else 2
+        return c_lvl * 4 + p_lvl
+
 
 class LocationComparison(Comparison):
     labels = (
@@ -539,6 +613,23 @@ class LocationComparison(Comparison):
         null = ~(city_both | pc_both | co_both)
         return _select([both, one, similar, same_country], len(p), null)
 
+    def level(self, a: Features, b: Features) -> int:
+        ac, bc = a[self.city.name], b[self.city.name]
+        ap, bp = a[self.pc.name], b[self.pc.name]
+        ao, bo = a[self.country.name], b[self.country.name]
+        city_both, pc_both = ac is not None and bc is not None, ap is not None and bp is not None
+        co_both = ao is not None and bo is not None
+        if not (city_both or pc_both or co_both):
+            return NULL
+        city_eq, pc_eq, co_eq = city_both and ac == bc, pc_both and ap == bp, co_both and ao == bo
+        if (city_eq and pc_eq) or (pc_eq and not city_both) or (city_eq and not pc_both and co_eq):
+            return 0
+        if city_eq or pc_eq:
+            return 1
+        if city_both and ac[0] == bc[0] and _jw32(ac, bc) >= _f32(0.9):
+            return 2
+        return 3 if not co_both or co_eq else 4
+
 
 class StringComparison(Comparison):
     """Exact / Jaro-Winkler at thresholds / different, for any free-text field."""
@@ -565,6 +656,18 @@ class StringComparison(Comparison):
         eq = p.eq(self.x)
         sim = p.jw(self.x, ~eq)
         return _select([eq, *(sim >= t for t in self.thresholds)], len(p), ~p.both(self.x))
+
+    def level(self, a: Features, b: Features) -> int:
+        x, y = a[self.x.name], b[self.x.name]
+        if x is None or y is None:
+            return NULL
+        if x == y:
+            return 0
+        sim = _jw32(x, y)
+        for k, t in enumerate(self.thresholds):
+            if sim >= _f32(t):
+                return k + 1
+        return len(self.thresholds) + 1
 
 
 class EditComparison(Comparison):
@@ -597,6 +700,18 @@ class EditComparison(Comparison):
         d = p.edits(self.x, ~eq, cutoff=max(self.max_edits))
         return _select([eq, *(d <= k for k in self.max_edits)], len(p), ~p.both(self.x))
 
+    def level(self, a: Features, b: Features) -> int:
+        x, y = a[self.x.name], b[self.x.name]
+        if x is None or y is None:
+            return NULL
+        if x == y:
+            return 0
+        d = OSA.distance(x, y, score_cutoff=max(self.max_edits))
+        for k, most in enumerate(self.max_edits):
+            if d <= most:
+                return k + 1
+        return len(self.max_edits) + 1
+
 
 class ExactComparison(Comparison):
     labels = ("exact", "different")
@@ -614,6 +729,26 @@ class ExactComparison(Comparison):
 
     def levels(self, p: Pairs) -> np.ndarray:
         return _select([p.eq(self.x)], len(p), ~p.both(self.x))
+
+    def level(self, a: Features, b: Features) -> int:
+        x, y = a[self.x.name], b[self.x.name]
+        return NULL if x is None or y is None else 0 if x == y else 1
+
+
+# Pairs.sim keeps similarities as float32, and a threshold is compared in float32 too.
+_F32: dict[float, float] = {}
+
+
+def _f32(x: float) -> float:
+    got = _F32.get(x)
+    if got is None:
+        got = _F32[x] = float(np.float32(x))
+    return got
+
+
+def _jw32(a: str, b: str) -> float:
+    """Jaro-Winkler similarity rounded to float32, as ``Pairs.jw`` holds it."""
+    return float(np.float32(JaroWinkler.normalized_similarity(a, b)))
 
 
 def _recode(col: Column, into: Column) -> np.ndarray:

@@ -55,7 +55,7 @@ from functools import cached_property
 import numpy as np
 
 from .blocking import BlockingRule
-from .compare import NULL, Comparison, Feature, Frame, Pairs
+from .compare import NULL, Comparison, Feature, Features, Frame, Pairs
 
 DEFAULT_THRESHOLD = 0.9
 DEFAULT_REVIEW = 0.5
@@ -95,6 +95,21 @@ class Settings:
                 shared |= _shares_key(by_name[name], pairs)
             out |= shared.astype(np.int64) << bit
         return out
+
+    def stratum(self, a: Features, b: Features) -> int:
+        """``strata`` of one pair of records given as feature values."""
+        out = 0
+        for bit, rules in enumerate(self._family_rules):
+            for rule in rules:
+                if rule.shares(a, b):
+                    out |= 1 << bit
+                    break
+        return out
+
+    @cached_property
+    def _family_rules(self) -> tuple[tuple[BlockingRule, ...], ...]:
+        by_name = {r.name: r for r in self.blocking}
+        return tuple(tuple(by_name[name] for name in f) for f in self.rule_families())
 
     def training_rules(self) -> tuple[BlockingRule, ...]:
         if not self.training:
@@ -157,6 +172,8 @@ class TermFrequencies:
     def __init__(self, tables: dict[str, tuple[int, float, dict[str, int]]]) -> None:
         # feature name -> (records with a value, Σ p², counts of values seen more than once)
         self.tables = tables
+        # (feature name, bound) -> {value: clipped bits}, for values looked up before
+        self._clipped: dict[tuple[str, float], dict[str, float]] = {}
 
     @classmethod
     def from_frame(cls, frame: Frame, features: Iterable[Feature], keep: int = 50_000):
@@ -184,6 +201,18 @@ class TermFrequencies:
         c = np.fromiter((counts.get(v, 1) for v in values), dtype=np.float64, count=len(values))
         return np.log2(sumsq * n / c)
 
+    def clipped_bits(self, feat: Feature, values: Iterable[str], most: float) -> dict[str, float]:
+        """``bits`` clipped to ±``most`` by value, for at least ``values`` (remembered: a
+        capture meets the same names, domains and numbers again and again)."""
+        memo = self._clipped.get((feat.name, most))
+        if memo is None or len(memo) > CLIPPED_MEMO_SIZE:
+            memo = self._clipped[(feat.name, most)] = {}
+        new = [v for v in dict.fromkeys(values) if v not in memo]
+        if new:
+            bits = np.clip(self.bits(feat, np.array(new, dtype=object)), -most, most)
+            memo.update(zip(new, bits.tolist(), strict=True))
+        return memo
+
     def add(self, feat: Feature, value: str | None) -> None:
         """Count one more record, for callers that keep a saved model's frequencies current."""
         if not value or feat.name not in self.tables:
@@ -194,6 +223,7 @@ class TermFrequencies:
         sq = sumsq * n * n + 2 * c + 1
         counts[value] = c + 1
         self.tables[feat.name] = (n + 1, sq / ((n + 1) ** 2), counts)
+        self._clipped.clear()
 
     def to_dict(self) -> dict:
         return {k: {"n": n, "sumsq": s, "counts": c} for k, (n, s, c) in self.tables.items()}
@@ -201,6 +231,32 @@ class TermFrequencies:
     @classmethod
     def from_dict(cls, data: Mapping) -> TermFrequencies:
         return cls({k: (v["n"], v["sumsq"], dict(v["counts"])) for k, v in data.items()})
+
+
+# Values per feature whose clipped term-frequency bits are remembered (then forgotten at once).
+CLIPPED_MEMO_SIZE = 100_000
+
+
+def _tf_pair(a: Features, b: Features, levels, adjusted, memo: dict) -> float | None:
+    """One pair's term-frequency bits (before ``tf_weight``) as ``MatchModel.tf_bits`` adds
+    them up, comparison by comparison; None when a value's bits are not in ``memo`` yet."""
+    total = 0.0
+    for k, by_level in adjusted:
+        names = by_level.get(levels[k])
+        if names:
+            side_a = side_b = 0.0
+            for name in names:
+                got, x, y = memo[name], a[name], b[name]
+                if x is not None:
+                    if (v := got.get(x)) is None:
+                        return None
+                    side_a += v
+                if y is not None:
+                    if (v := got.get(y)) is None:
+                        return None
+                    side_b += v
+            total += min(side_a, side_b)
+    return total
 
 
 @dataclass
@@ -430,6 +486,136 @@ class MatchModel:
                 ]
                 got.append((bias, tables))
             self._m_cache[key] = got
+        return got
+
+    def score_records(
+        self, pairs: Sequence[tuple[Features, Features]]
+    ) -> tuple[list[tuple[int, ...]], list[int], np.ndarray]:
+        """Levels, strata and match weights of pairs of records given as feature values: what
+        ``compare`` and ``match_weight`` give for them in a frame, the same numbers, without
+        the fixed costs of arrays (a capture scores a handful of pairs)."""
+        comps = self.settings.comparisons
+        stratum = self.settings.stratum
+        levels = [tuple([c.level(a, b) for c in comps]) for a, b in pairs]
+        strata = [stratum(a, b) for a, b in pairs]
+        w = None
+        for bias, tables in self._odds_lists():
+            # The sums in ``match_weight``'s order, so every weight is the same float.
+            odds = []
+            for lv, s in zip(levels, strata, strict=True):
+                x = bias[s]
+                for table, level in zip(tables, lv, strict=True):
+                    x += table[s][level]
+                odds.append(x)
+            x = np.array(odds, dtype=np.float64)
+            w = x if w is None else np.logaddexp2(w, x)
+        if w is None:
+            w = np.zeros(len(pairs))
+        return levels, strata, w + self._tf_records(pairs, levels)
+
+    def _odds_lists(self) -> list[tuple[list[float], list[list[list[float]]]]]:
+        key = ("odds lists", id(self.m), id(self.u), id(self.m_moved))
+        got = self._m_cache.get(key)
+        if got is None:
+            got = self._m_cache[key] = [
+                (bias.tolist(), [t.tolist() for t in tables])
+                for bias, tables in self._odds_tables()
+            ]
+        return got
+
+    def _tf_records(self, pairs: Sequence[tuple[Features, Features]], levels) -> np.ndarray:
+        """``tf_bits`` of pairs of records given as feature values."""
+        if self.tf_weight == 0 or not self.tf.tables:
+            return np.zeros(len(pairs))
+        plan = self._tf_plan()
+        memo = {f.name: self.tf.clipped_bits(f, (), self.tf_max_bits) for f in plan[1]}
+        out, later = [], []
+        for n, ((a, b), lv) in enumerate(zip(pairs, levels, strict=True)):
+            total = _tf_pair(a, b, lv, plan[0], memo)
+            if total is None:  # a value not looked up before: all of those at once, below
+                later.append(n)
+                total = 0.0
+            out.append(total)
+        if later:
+            wanted: dict[str, list[str]] = {}
+            for n in later:
+                (a, b), lv = pairs[n], levels[n]
+                for k, by_level in plan[0]:
+                    for name in by_level.get(lv[k], ()):
+                        wanted.setdefault(name, []).extend((a[name], b[name]))
+            for f in plan[1]:
+                values = [v for v in wanted.get(f.name, ()) if v is not None]
+                memo[f.name] = self.tf.clipped_bits(f, values, self.tf_max_bits)
+            for n in later:
+                (a, b), lv = pairs[n], levels[n]
+                out[n] = _tf_pair(a, b, lv, plan[0], memo)
+        return np.array(out, dtype=np.float64) * self.tf_weight
+
+    def _tf_plan(self) -> tuple[list[tuple[int, dict[int, tuple[str, ...]]]], list[Feature]]:
+        """(comparison index, {level: its term-frequency features' names}) of the comparisons
+        with any, and those features."""
+        got = self._m_cache.get("tf plan")
+        if got is None:
+            adjusted = [
+                (k, {lv: tuple(f.name for f in feats) for lv, feats in c.tf.items()})
+                for k, c in enumerate(self.settings.comparisons)
+                if c.tf
+            ]
+            feats = {f.name: f for c in self.settings.comparisons for t in c.tf.values() for f in t}
+            got = self._m_cache["tf plan"] = (adjusted, list(feats.values()))
+        return got
+
+    def record_evidence(
+        self, a: Features, b: Features, levels: Sequence[int], s: int
+    ) -> list[dict]:
+        """``evidence`` (as dicts) of one pair of records given as feature values, with their
+        levels and stratum from ``score_records``."""
+        odds = [
+            bias[s] + sum(t[s][levels[k]] for k, t in enumerate(tables))
+            for bias, tables in self._odds_lists()
+        ]
+        best = max(range(len(odds)), key=odds.__getitem__)
+        label, shared, bits_by_level = self._evidence_tables(s, best)
+        out = [{"field": "shared keys", "level": label, "weight": shared}]
+        tf = bool(self.tf.tables and self.tf_weight)
+        for k, comp in enumerate(self.settings.comparisons):
+            level = levels[k]
+            if level == NULL:
+                out.append({"field": comp.name, "level": "missing", "weight": 0.0})
+                continue
+            bits = bits_by_level[k][level]
+            feats = comp.tf.get(level, ())
+            if feats and tf:
+                side_a = sum(self._value_bits(f, a[f.name]) for f in feats)
+                side_b = sum(self._value_bits(f, b[f.name]) for f in feats)
+                bits += float(min(side_a, side_b)) * self.tf_weight
+            out.append({"field": comp.name, "level": comp.labels[level], "weight": round(bits, 2)})
+        out[1:] = sorted(out[1:], key=lambda e: -abs(e["weight"]))
+        return out
+
+    def _evidence_tables(self, s: int, kind: int) -> tuple[str, float, list[list[float]]]:
+        """A stratum's label and weight as evidence for one kind of duplicate, and the bits of
+        each comparison level there (before term frequencies), as ``evidence`` works them out."""
+        key = ("evidence", s, kind, id(self.m), id(self.u), id(self.m_moved))
+        got = self._m_cache.get(key)
+        if got is None:
+            share, m = self.kinds(s)[kind]
+            label = self.stratum_label(s) + (", changed employer" if kind else "")
+            bits = [
+                [math.log2(m[k][level] / self.u[s][k][level]) for level in range(len(m[k]))]
+                for k in range(len(self.settings.comparisons))
+            ]
+            got = (label, round(share - self._log2_unmatched(s), 2), bits)
+            self._m_cache[key] = got
+        return got
+
+    def _value_bits(self, feat: Feature, value: str | None) -> float:
+        if value is None:
+            return 0.0
+        memo = self.tf._clipped.get((feat.name, self.tf_max_bits))
+        got = memo.get(value) if memo is not None else None
+        if got is None:
+            got = self.tf.clipped_bits(feat, (value,), self.tf_max_bits)[value]
         return got
 
     def tf_bits(self, pairs: Pairs, levels: np.ndarray) -> np.ndarray:
