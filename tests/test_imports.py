@@ -683,6 +683,63 @@ def test_a_commit_interrupted_between_batches_resumes_without_duplicates(workspa
     assert [(r["row"], r["reason"]) for r in report(imp)] == [("7", "same email as row 3")]
 
 
+def test_a_row_that_became_a_new_lead_counts_as_new_though_its_email_came_before(
+    workspace, tmp_path
+):
+    """Row 2 is the stored Dana by similarity (name, company and phone agree), so her file
+    email is not on any lead; row 3, the same email a batch later with nothing else in common
+    with the stored Dana, becomes a lead of its own. It counts as new: the counts add up to
+    the leads created."""
+    stored = capture(
+        {
+            "email": "dana.scully@fbi.gov",
+            "first_name": "Dana",
+            "last_name": "Scully",
+            "company": "Acme",
+            "phone": "+1 202 555 0143",
+        }
+    ).lead
+    rows = [
+        ["Email", "First Name", "Last Name", "Company", "Phone"],
+        ["dana@acme-corp.com", "Dana", "Scully", "Acme", "+1 202 555 0143"],
+        ["dana@acme-corp.com", "Dana", "Scully", "Other Inc", ""],
+    ]
+    out = run(write_csv(tmp_path / "list.csv", rows), "--batch-size", "1")
+    created = Lead.objects.exclude(pk=stored.pk).get()
+    assert created.email == "dana@acme-corp.com"
+    assert "2 rows: 1 new, 1 duplicate of existing, 0 duplicate within file" in out
+    imp = Import.objects.get()
+    assert imp.counts["new"] == sum(b.created_count for b in imp.batches.all()) == 1
+    assert [(r["row"], r["reason"]) for r in report(imp)] == [
+        ("2", f"matches open lead {stored.pk}: updated, not duplicated")
+    ]
+
+
+def test_a_row_whose_earlier_lead_was_closed_meanwhile_counts_as_new(workspace, tmp_path):
+    """A long import runs in slices; between two, a rep disqualifies a lead it created. A later
+    row with that email is a new lead (only open leads are matched), and counted as one."""
+    from leadline.leads import actions
+
+    rows = [["Email", "First Name"], ["p1@acme.com", "P1"], ["p2@acme.com", "P2"]]
+    rows.append(["p1@acme.com", "Again"])
+    imp = imports.open_import(write_csv(tmp_path / "list.csv", rows))
+    imports.start(imp, "commit")
+    assert imports.run(imp, budget=0, batch_size=2)  # one batch, then the slice ends
+    first = Lead.objects.get(email="p1@acme.com")
+    actions.transition(first, "disqualified", workspace.owner, reason_code="spam")
+    while imports.run(imp, batch_size=2):
+        pass
+    imp.refresh_from_db()
+    assert Lead.objects.count() == 3
+    assert imp.counts == {
+        "new": 3,
+        "duplicate_existing": 0,
+        "duplicate_in_file": 0,
+        "invalid": 0,
+        "warnings": 0,
+    }
+
+
 def test_the_command_shows_its_progress(workspace, tmp_path):
     rows = [["Email"]] + [[f"p{i}@acme.com"] for i in range(6)]
     path = write_csv(tmp_path / "list.csv", rows)

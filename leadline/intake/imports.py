@@ -523,7 +523,8 @@ def _classify(
 ) -> tuple[dict, list[ImportIssue]]:
     """Count each row once, in file order: invalid, duplicate within the file (same id or email
     as an earlier row), duplicate of a lead already stored, or new. A dry run knows the stored
-    leads from `existing` (by external id, by email); a commit from the pipeline's outcomes."""
+    leads from `existing` (by external id, by email); a commit from the pipeline's outcomes,
+    and a row the pipeline stored as a new lead is new whatever came before it."""
     counts = dict.fromkeys(COUNT_KEYS, 0)
     issues: list[ImportIssue] = []
     outcomes = outcomes or {}
@@ -566,7 +567,13 @@ def _classify(
                 lead_id, outcome = existing_ids[row.external_id], "replayed"
             elif row.email_key and row.email_key in existing_emails:
                 lead_id, outcome = existing_emails[row.email_key], "matched"
-        if earlier is not None:
+        if outcome == "created":
+            # The pipeline stored a new lead for this row, even if an earlier row had its email:
+            # that row went into a lead with another email (a match by similarity), or its lead
+            # was closed meanwhile. A lead created is counted as new, so the counts add up to
+            # the leads there are (and to what undo removes).
+            counts["new"] += 1
+        elif earlier is not None:
             counts["duplicate_in_file"] += 1
             what = "id" if target == "external_id" else "email"
             issues.append(
