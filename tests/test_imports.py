@@ -758,6 +758,16 @@ def test_the_command_shows_its_progress(workspace, tmp_path):
     )
 
 
+def test_the_command_checks_the_settings_before_it_starts(workspace, tmp_path, settings):
+    """Not Django's full system checks (seconds of every model, URL and template), but the
+    settings ones still stop it."""
+    settings.SECRET_KEY = "too short"
+    path = write_csv(tmp_path / "list.csv", [["Email"], ["p@acme.com"]])
+    with pytest.raises(CommandError, match="LEADLINE_SECRET_KEY is shorter than 32"):
+        run(path)
+    assert not Import.objects.exists()
+
+
 def test_an_import_held_by_another_process_is_not_run_twice(workspace, tmp_path):
     imp = imports.open_import(write_csv(tmp_path / "l.csv", [["Email"], ["a@acme.com"]]))
     imports.start(imp, "commit")
