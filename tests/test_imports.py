@@ -571,6 +571,58 @@ def test_the_dry_run_counts_and_reports_every_row_and_stores_nothing(workspace, 
     assert Lead.objects.get(email="new2@acme-corp.com").phone == ""
 
 
+def test_a_bad_value_is_dropped_with_a_warning_and_the_lead_kept(workspace, tmp_path):
+    """Whether the import sees the bad value coming (no digits in a phone, a national number
+    with no country, an unknown country, a word for a number or a flag) or only the pipeline
+    does (too short for its country), the lead is stored without it and the report says so,
+    as the dry run predicted."""
+    rows = [
+        ["Email", "Phone", "Country", "Employees", "Do Not Call"],
+        ["a@acme.com", "ask for Bob", "US", "10", ""],
+        ["b@acme.com", "(212) 555-0143", "", "", ""],
+        ["c@acme.com", "+1 555", "US", "", ""],
+        ["d@acme.com", "", "Atlantis", "", ""],
+        ["e@acme.com", "", "", "lots", "maybe"],
+        ["f@acme.com", "+44 20 7946 0000", "", "-5", "yes"],
+        ["not an email", "ask for Bob", "", "", ""],
+    ]
+    path = write_csv(tmp_path / "list.csv", rows)
+    run(path, "--dry-run")
+    out = run(path)
+    assert "7 rows: 6 new, 0 duplicate of existing, 0 duplicate within file, 1 invalid, " in out
+    imp = Import.objects.get()
+    warnings = [(r["row"], r["column"], r["reason"]) for r in report(imp)]
+    assert warnings == [
+        ("2", "Phone", f"Phone: {NOT_A_NUMBER}; imported without it"),
+        ("3", "Phone", f"Phone: {NOT_A_NUMBER}; imported without it"),
+        ("4", "Phone", f"Phone: {NOT_POSSIBLE}; imported without it"),
+        ("5", "Country", f"Country: {UNKNOWN_COUNTRY}; imported without it"),
+        ("6", "Employees", "Employees: must be a number; imported without it"),
+        ("6", "Do Not Call", "Do not call (yes/no): must be true or false; imported without it"),
+        ("7", "Employees", "Employees: cannot be negative; imported without it"),
+        ("8", "Email", "Email: is not a valid email address"),
+    ]
+    dry = [(r["row"], r["column"], r["reason"]) for r in report(imp, "dry_run")]
+    assert dry == warnings
+    leads = {lead.email: lead for lead in Lead.objects.all()}
+    assert [leads[f"{x}@acme.com"].phone for x in "abcdef"] == [
+        "",
+        "",
+        "",
+        "",
+        "",
+        "+44 20 7946 0000",
+    ]
+    assert (leads["a@acme.com"].country, leads["a@acme.com"].employees) == ("US", 10)
+    assert leads["d@acme.com"].country == "" and leads["f@acme.com"].employees is None
+    assert leads["f@acme.com"].do_not_call is True
+
+
+NOT_A_NUMBER = "is not a phone number (add the country code, e.g. +44 20 7946 0000)"
+NOT_POSSIBLE = "is not a possible phone number for its country"
+UNKNOWN_COUNTRY = "unknown country (use an ISO code such as US, GB, DE)"
+
+
 def test_a_row_of_a_stored_lead_fills_its_blanks_and_keeps_what_it_had(workspace, tmp_path):
     stored = capture(
         {"email": "kim@acme-corp.com", "company": "Acme", "custom": {"tier": "gold"}}

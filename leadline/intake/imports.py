@@ -13,6 +13,7 @@ mid-file resumes at the first row not stored, with no duplicates and no gaps.
 import hashlib
 import json
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from leadline.intake import columns, tabular
 from leadline.intake.models import Import, ImportBatch, ImportIssue, ImportKind, ImportMapping
 from leadline.intake.pipeline import capture_batch, normalise
 from leadline.leads.models import Lead
-from leadline.quality.normalize import normalize_email
+from leadline.quality.normalize import normalize_country, normalize_email
 
 BATCH_SIZE = 1000
 RECYCLE_ROWS = 10_000
@@ -372,6 +373,7 @@ class _Row:
     file_id: str = ""
     problems: dict = field(default_factory=dict)  # critical: the row is refused
     warnings: dict = field(default_factory=dict)  # field → problem; imported without it
+    doubtful: bool = False  # a value the pipeline will likely refuse: checked before capture
 
 
 # How a column's cell becomes a lead field, decided once per file rather than once per cell.
@@ -402,10 +404,17 @@ class _Run:
     seen_email: dict[int, int] = field(default_factory=dict)
     seen_id: dict[str, int] = field(default_factory=dict)
     steps: list[tuple[int, str, int]] = field(default_factory=list)
+    countries: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self):
         self.steps = [(i, t, _how(t, self.date_keys)) for i, t in self.plan]
         self.day_first = self.imp.delimiter == ";"  # Europe: 1.200,50 and 31/12/2026
+
+    def known_country(self, text: str) -> bool:
+        known = self.countries.get(text)
+        if known is None:
+            known = self.countries[text] = bool(normalize_country(text))
+        return known
 
 
 def _plan(imp: Import) -> list[tuple[int, str]]:
@@ -454,11 +463,14 @@ def _prepare(run: _Run, number: int, cells: list) -> _Row:
                 value, integer=NUMBER_TARGETS[target], decimal_comma=run.day_first
             )
             data[target] = value if parsed is None else parsed
+            if parsed is None or parsed < 0:
+                row.doubtful = True
         elif how == PHONE:
             data[target] = columns.phone_text(value)
         else:  # FLAG
             flag = columns.parse_bool(value)
             data[target] = value if flag is None else flag
+            row.doubtful |= flag is None
     if row.file_id:
         value = (
             row.file_id
@@ -474,8 +486,20 @@ def _prepare(run: _Run, number: int, cells: list) -> _Row:
         data["custom"] = custom
     row.data = data
     if "email" in data:
-        row.email_key, _problem = normalize_email(data["email"])
+        row.email_key, problem = normalize_email(data["email"])
+        row.doubtful |= problem is not None
+    country = data.get("country")
+    known_country = bool(country) and run.known_country(country)
+    phone = data.get("phone")
+    if country and not known_country:
+        row.doubtful = True
+    elif phone and not (THREE_DIGITS.search(phone) and (known_country or phone[0] == "+")):
+        # Not a number at all ("ask for Bob"), or a national one with no country to read it by.
+        row.doubtful = True
     return row
+
+
+THREE_DIGITS = re.compile(r"\d\D*\d\D*\d")
 
 
 def _split_errors(row: _Row, errors: dict) -> bool:
@@ -651,6 +675,15 @@ def _capture_rows(run: _Run, rows: list[_Row], now: datetime) -> dict[int, tuple
     created, matched or replayed)."""
     actor = run.imp.created_by
     leads: dict[int, tuple[int, str]] = {}
+    # A doubtful row is checked first, by the pipeline's own validation: its bad fields are
+    # dropped (or the row refused) before the capture, which then needs no second call (a
+    # call costs tens of milliseconds however few rows it has). The second call remains for
+    # what the cheap screen in _prepare does not see.
+    for row in rows:
+        if row.doubtful and not row.problems:
+            _clean, errors = normalise(row.data)
+            if errors:
+                _split_errors(row, errors)
     pending = [r for r in rows if not r.problems]
     for _attempt in range(2):
         if not pending:
