@@ -403,11 +403,14 @@ class _Run:
     date_keys: frozenset = frozenset()
     seen_email: dict[int, int] = field(default_factory=dict)
     seen_id: dict[str, int] = field(default_factory=dict)
-    steps: list[tuple[int, str, int]] = field(default_factory=list)
+    steps: list[tuple[int, str, int, str]] = field(default_factory=list)
     countries: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self):
-        self.steps = [(i, t, _how(t, self.date_keys)) for i, t in self.plan]
+        # (column, target, how, custom field key)
+        self.steps = [
+            (i, t, _how(t, self.date_keys), t[len(columns.CUSTOM) :]) for i, t in self.plan
+        ]
         self.day_first = self.imp.delimiter == ";"  # Europe: 1.200,50 and 31/12/2026
 
     def known_country(self, text: str) -> bool:
@@ -434,7 +437,7 @@ def _prepare(run: _Run, number: int, cells: list) -> _Row:
     if run.campaign_ref:
         data["campaign"] = run.campaign_ref
     width = len(cells)
-    for index, target, how in run.steps:
+    for index, target, how, key in run.steps:
         if index >= width:
             continue
         value = cells[index]
@@ -445,10 +448,10 @@ def _prepare(run: _Run, number: int, cells: list) -> _Row:
         if how == PLAIN:
             data[target] = value
         elif how == CUSTOM_TEXT:
-            custom[target[len(columns.CUSTOM) :]] = columns.custom_value(value)
+            custom[key] = value[: columns.CUSTOM_LIMIT]  # columns.custom_value, inlined
         elif how == CUSTOM_DATE:
             text = columns.date_text(value, day_first=run.day_first)
-            custom[target[len(columns.CUSTOM) :]] = columns.custom_value(text)
+            custom[key] = columns.custom_value(text)
         elif how == FILE_ID:
             row.file_id = value
         elif how == SOURCE:
@@ -907,26 +910,35 @@ def id_ranges(ids) -> list[list[int]]:
 def _record_batch(run: _Run, rows: list[_Row], outcomes: dict, now: datetime) -> None:
     created = [pk for pk, outcome in outcomes.values() if outcome == "created"]
     if created:
+        ranges = id_ranges(created)
         ImportBatch.objects.create(
             upload_id=run.imp.pk,
             first_row=rows[0].number,
-            created=id_ranges(created),
+            created=ranges,
             created_count=len(created),
             at=now,
         )
-        _quiet(created)
+        _quiet(ranges)
 
 
-def _quiet(lead_ids: list[int]) -> None:
+def _quiet(ranges: list[list[int]]) -> None:
     """Imported leads are not announced one by one: the people on a list did not write to us, so
     no auto-response goes to them, and their owners get one digest when the import ends instead
     of an email per lead. Predictions and `lead.created` webhooks still run, per lead."""
     from leadline.core.models import Job
 
-    Job.objects.filter(kind="lead_captured", lead_id__in=lead_ids, status="pending").update(
-        kind="import_lead_captured"
-    )
-    Job.objects.filter(kind="notify_owner", lead_id__in=lead_ids, status="pending").delete()
+    # The leads by their id ranges (a batch's new leads are one or a few): a thousand ids as
+    # parameters cost the ORM more than the two statements themselves. Ids other captures
+    # interleaved into many ranges go as a list (an OR of too many ranges is too deep for SQLite).
+    if len(ranges) <= 20:
+        leads = Q()
+        for first, last in ranges:
+            leads |= Q(lead_id__range=(first, last))
+    else:
+        leads = Q(lead_id__in=[pk for first, last in ranges for pk in range(first, last + 1)])
+    pending = Job.objects.filter(leads, status="pending")
+    pending.filter(kind="lead_captured").update(kind="import_lead_captured")
+    pending.filter(kind="notify_owner").delete()
 
 
 @handler("import_lead_captured", batch=True)
