@@ -30,6 +30,7 @@ import argparse
 import csv
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -527,9 +528,16 @@ def bench_engine(engine: str, path: Path, args, work: Path) -> dict:
     )
     after = int(run_step(env, me, "--step", "count").out.split()[0])
     summary = ours.out.strip().splitlines()[-1] if ours.out.strip() else ""
+    created = after - (total - floor_rows)
+    said = re.search(r"([\d,]+) new", summary)
+    agree = (
+        "the summary's new count agrees"
+        if said and int(said.group(1).replace(",", "")) == created
+        else "NOT the summary's new count"
+    )
     print(
         f"  leadline: {ours.wall:.1f}s wall, {ours.cpu:.1f}s CPU (+{ours_server:.1f}s database "
-        f"server), {after - (total - floor_rows):,} leads created, peak {ours.peak_mb:.0f} MB, "
+        f"server), {created:,} leads created ({agree}), peak {ours.peak_mb:.0f} MB, "
         f"load {ours_load:.2f}\n    {summary}",
         flush=True,
     )

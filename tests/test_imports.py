@@ -571,6 +571,58 @@ def test_the_dry_run_counts_and_reports_every_row_and_stores_nothing(workspace, 
     assert Lead.objects.get(email="new2@acme-corp.com").phone == ""
 
 
+def test_a_bad_value_is_dropped_with_a_warning_and_the_lead_kept(workspace, tmp_path):
+    """Whether the import sees the bad value coming (no digits in a phone, a national number
+    with no country, an unknown country, a word for a number or a flag) or only the pipeline
+    does (too short for its country), the lead is stored without it and the report says so,
+    as the dry run predicted."""
+    rows = [
+        ["Email", "Phone", "Country", "Employees", "Do Not Call"],
+        ["a@acme.com", "ask for Bob", "US", "10", ""],
+        ["b@acme.com", "(212) 555-0143", "", "", ""],
+        ["c@acme.com", "+1 555", "US", "", ""],
+        ["d@acme.com", "", "Atlantis", "", ""],
+        ["e@acme.com", "", "", "lots", "maybe"],
+        ["f@acme.com", "+44 20 7946 0000", "", "-5", "yes"],
+        ["not an email", "ask for Bob", "", "", ""],
+    ]
+    path = write_csv(tmp_path / "list.csv", rows)
+    run(path, "--dry-run")
+    out = run(path)
+    assert "7 rows: 6 new, 0 duplicate of existing, 0 duplicate within file, 1 invalid, " in out
+    imp = Import.objects.get()
+    warnings = [(r["row"], r["column"], r["reason"]) for r in report(imp)]
+    assert warnings == [
+        ("2", "Phone", f"Phone: {NOT_A_NUMBER}; imported without it"),
+        ("3", "Phone", f"Phone: {NOT_A_NUMBER}; imported without it"),
+        ("4", "Phone", f"Phone: {NOT_POSSIBLE}; imported without it"),
+        ("5", "Country", f"Country: {UNKNOWN_COUNTRY}; imported without it"),
+        ("6", "Employees", "Employees: must be a number; imported without it"),
+        ("6", "Do Not Call", "Do not call (yes/no): must be true or false; imported without it"),
+        ("7", "Employees", "Employees: cannot be negative; imported without it"),
+        ("8", "Email", "Email: is not a valid email address"),
+    ]
+    dry = [(r["row"], r["column"], r["reason"]) for r in report(imp, "dry_run")]
+    assert dry == warnings
+    leads = {lead.email: lead for lead in Lead.objects.all()}
+    assert [leads[f"{x}@acme.com"].phone for x in "abcdef"] == [
+        "",
+        "",
+        "",
+        "",
+        "",
+        "+44 20 7946 0000",
+    ]
+    assert (leads["a@acme.com"].country, leads["a@acme.com"].employees) == ("US", 10)
+    assert leads["d@acme.com"].country == "" and leads["f@acme.com"].employees is None
+    assert leads["f@acme.com"].do_not_call is True
+
+
+NOT_A_NUMBER = "is not a phone number (add the country code, e.g. +44 20 7946 0000)"
+NOT_POSSIBLE = "is not a possible phone number for its country"
+UNKNOWN_COUNTRY = "unknown country (use an ISO code such as US, GB, DE)"
+
+
 def test_a_row_of_a_stored_lead_fills_its_blanks_and_keeps_what_it_had(workspace, tmp_path):
     stored = capture(
         {"email": "kim@acme-corp.com", "company": "Acme", "custom": {"tier": "gold"}}
@@ -660,6 +712,26 @@ def test_a_list_is_not_emailed_and_its_owners_get_one_digest(workspace, tmp_path
     assert ["dana@acme-corp.com"] in [m["to"] for m in smtp.messages]
 
 
+def test_only_the_imports_own_leads_are_kept_quiet(db, frozen_clock):
+    """A batch's new leads go by their id ranges; when other captures interleaved many ids
+    with them, by the list of ids: either way, the others' jobs are left alone."""
+    now = frozen_clock.now()
+    for lead_id in range(1, 101):
+        for kind in ("lead_captured", "notify_owner"):
+            Job.objects.create(kind=kind, lead_id=lead_id, run_at=now)
+    few = [[1, 10], [21, 30]]
+    many = imports.id_ranges(range(41, 101, 2))  # 30 ranges: every other id
+    imports._quiet(few)
+    imports._quiet(many)
+    quiet = [*range(1, 11), *range(21, 31), *range(41, 101, 2)]
+    assert (
+        sorted(Job.objects.filter(kind="import_lead_captured").values_list("lead_id", flat=True))
+        == quiet
+    )
+    told = set(Job.objects.filter(kind="notify_owner").values_list("lead_id", flat=True))
+    assert told == set(range(1, 101)) - set(quiet)
+
+
 def test_a_commit_interrupted_between_batches_resumes_without_duplicates(workspace, tmp_path):
     rows = [["Email", "First Name"]] + [[f"p{i}@acme.com", f"P{i}"] for i in range(5)]
     rows.append(["p1@acme.com", "Again"])  # a duplicate of a row in the first batch
@@ -683,6 +755,63 @@ def test_a_commit_interrupted_between_batches_resumes_without_duplicates(workspa
     assert [(r["row"], r["reason"]) for r in report(imp)] == [("7", "same email as row 3")]
 
 
+def test_a_row_that_became_a_new_lead_counts_as_new_though_its_email_came_before(
+    workspace, tmp_path
+):
+    """Row 2 is the stored Dana by similarity (name, company and phone agree), so her file
+    email is not on any lead; row 3, the same email a batch later with nothing else in common
+    with the stored Dana, becomes a lead of its own. It counts as new: the counts add up to
+    the leads created."""
+    stored = capture(
+        {
+            "email": "dana.scully@fbi.gov",
+            "first_name": "Dana",
+            "last_name": "Scully",
+            "company": "Acme",
+            "phone": "+1 202 555 0143",
+        }
+    ).lead
+    rows = [
+        ["Email", "First Name", "Last Name", "Company", "Phone"],
+        ["dana@acme-corp.com", "Dana", "Scully", "Acme", "+1 202 555 0143"],
+        ["dana@acme-corp.com", "Dana", "Scully", "Other Inc", ""],
+    ]
+    out = run(write_csv(tmp_path / "list.csv", rows), "--batch-size", "1")
+    created = Lead.objects.exclude(pk=stored.pk).get()
+    assert created.email == "dana@acme-corp.com"
+    assert "2 rows: 1 new, 1 duplicate of existing, 0 duplicate within file" in out
+    imp = Import.objects.get()
+    assert imp.counts["new"] == sum(b.created_count for b in imp.batches.all()) == 1
+    assert [(r["row"], r["reason"]) for r in report(imp)] == [
+        ("2", f"matches open lead {stored.pk}: updated, not duplicated")
+    ]
+
+
+def test_a_row_whose_earlier_lead_was_closed_meanwhile_counts_as_new(workspace, tmp_path):
+    """A long import runs in slices; between two, a rep disqualifies a lead it created. A later
+    row with that email is a new lead (only open leads are matched), and counted as one."""
+    from leadline.leads import actions
+
+    rows = [["Email", "First Name"], ["p1@acme.com", "P1"], ["p2@acme.com", "P2"]]
+    rows.append(["p1@acme.com", "Again"])
+    imp = imports.open_import(write_csv(tmp_path / "list.csv", rows))
+    imports.start(imp, "commit")
+    assert imports.run(imp, budget=0, batch_size=2)  # one batch, then the slice ends
+    first = Lead.objects.get(email="p1@acme.com")
+    actions.transition(first, "disqualified", workspace.owner, reason_code="spam")
+    while imports.run(imp, batch_size=2):
+        pass
+    imp.refresh_from_db()
+    assert Lead.objects.count() == 3
+    assert imp.counts == {
+        "new": 3,
+        "duplicate_existing": 0,
+        "duplicate_in_file": 0,
+        "invalid": 0,
+        "warnings": 0,
+    }
+
+
 def test_the_command_shows_its_progress(workspace, tmp_path):
     rows = [["Email"]] + [[f"p{i}@acme.com"] for i in range(6)]
     path = write_csv(tmp_path / "list.csv", rows)
@@ -699,6 +828,16 @@ def test_the_command_shows_its_progress(workspace, tmp_path):
     assert lines[-1].endswith(
         ": 6 new, 0 duplicate of existing, 0 duplicate within file, 0 invalid, 0 warnings"
     )
+
+
+def test_the_command_checks_the_settings_before_it_starts(workspace, tmp_path, settings):
+    """Not Django's full system checks (seconds of every model, URL and template), but the
+    settings ones still stop it."""
+    settings.SECRET_KEY = "too short"
+    path = write_csv(tmp_path / "list.csv", [["Email"], ["p@acme.com"]])
+    with pytest.raises(CommandError, match="LEADLINE_SECRET_KEY is shorter than 32"):
+        run(path)
+    assert not Import.objects.exists()
 
 
 def test_an_import_held_by_another_process_is_not_run_twice(workspace, tmp_path):

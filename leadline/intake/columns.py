@@ -428,6 +428,7 @@ SUFFIX = {
     "bn": 1_000_000_000,
 }
 NUMBER_JUNK = re.compile(r"[^\d.,\-]")
+CURRENCY = frozenset("$€£¥")
 
 
 def parse_number(text: str, *, integer: bool = False, decimal_comma: bool = False):
@@ -438,6 +439,10 @@ def parse_number(text: str, *, integer: bool = False, decimal_comma: bool = Fals
         return None
     if PLAIN.match(text):  # the common case, "1200" or "1,200", without the general parse
         digits = text.replace(",", "")
+        return int(digits) if integer else Decimal(digits)
+    if text[0] in CURRENCY and not decimal_comma and PLAIN.match(text[1:]):
+        # "$1,250,000", as common and read the same way as the general parse would.
+        digits = text[1:].replace(",", "")
         return int(digits) if integer else Decimal(digits)
     match = RANGE.match(text)
     if match:
@@ -588,6 +593,9 @@ def source_value(text: str) -> str | None:
     return SOURCE_LABELS.get(header_key(text))
 
 
+CUSTOM_LIMIT = 2000
+
+
 def custom_value(text) -> str:
     """Custom field values are kept as text (XLSX dates arrive here already as ISO dates)."""
-    return str(text).strip()[:2000]
+    return str(text).strip()[:CUSTOM_LIMIT]

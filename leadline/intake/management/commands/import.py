@@ -4,6 +4,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from leadline.core.checks import check_settings
 from leadline.core.errors import DomainError
 from leadline.intake import imports
 from leadline.intake.models import Import, ImportKind
@@ -15,6 +16,9 @@ class Command(BaseCommand):
         "pipeline. Run it again on the same file to resume an interrupted import; a finished "
         "one is not imported twice."
     )
+    # Django's full system checks (every model, URL and template: 2 seconds of CPU) find
+    # nothing an import needs; the settings checks, which do, run in handle().
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?")
@@ -42,6 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         self.verbosity = opts["verbosity"]
+        self._check_settings()
         actor = None
         if opts["actor"]:
             actor = get_user_model().objects.filter(username=opts["actor"]).first()
@@ -98,6 +103,13 @@ class Command(BaseCommand):
         verb = "Dry run (nothing stored)" if phase == "dry_run" else "Imported"
         self.stdout.write(f"{verb}: {imp.rows_done:,} rows: {imports.summary(counts)}.")
         self._report(imp, phase, opts["report"])
+
+    def _check_settings(self) -> None:
+        for problem in check_settings(None):
+            if problem.is_serious():
+                raise CommandError(str(problem))
+            if self.verbosity >= 1:
+                self.stderr.write(str(problem))
 
     def _undo(self, pk: int, actor) -> None:
         imp = Import.objects.filter(pk=pk).first()
