@@ -187,3 +187,33 @@ def test_a_namesake_with_nothing_else_in_common_is_for_a_reviewer(workspace):
     pair = DuplicateCandidate.objects.filter(lead_a=first, lead_b=second.lead).first()
     if pair is not None:
         assert pair.status == CandidateStatus.OPEN
+
+
+def test_a_namesake_at_another_company_with_a_neighbouring_number_is_for_a_reviewer(workspace):
+    # Same name and city, another company, phone numbers one digit apart: two offices on one
+    # exchange as often as one person. Only the very same number ties two companies.
+    first = capture(
+        {
+            "first_name": "Ximena",
+            "last_name": "Ahmed",
+            "email": "x.ahmed@prism-security.de",
+            "phone": "+49 30 55556541",
+            "company": "Prism Security Ltd",
+            "city": "Berlin",
+            "country": "DE",
+            "source": "web_form",
+        }
+    ).lead
+    second = capture(
+        {
+            "first_name": "Ximena",
+            "last_name": "Ahmed",
+            "email": "ximena@nimbus-health.de",
+            "phone": "+49 30 55556941",
+            "company": "Nimbus Health Corp.",
+            "city": "Berlin",
+            "country": "DE",
+            "source": "web_form",
+        }
+    )
+    assert second.outcome == "created" and second.lead.pk != first.pk

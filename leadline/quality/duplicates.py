@@ -381,14 +381,14 @@ NAMES_DISAGREE = frozenset(
 
 
 # What ties two records together besides the name: one mailbox (exact, a slip, or the same
-# user name at another domain), or one organisation (the company, or the phone number).
+# user name at another domain), the company, or — at another company or none — the very same
+# phone number. A number one digit off at another company is a neighbour's line, not a tie.
 TIES = {
     "email": frozenset({"exact", "same user, other domain", "typo"}),
     "organisation": frozenset(
         level
         for level in OrganisationComparison.labels
-        if not level.startswith(("company differs", "company missing"))
-        or level.endswith(("phone same", "phone one typo"))
+        if level.startswith(("company same", "company similar")) or level.endswith("phone same")
     ),
 }
 
