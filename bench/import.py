@@ -105,14 +105,6 @@ INDUSTRIES = [
     "Energy",
     "Education",
 ]
-PLACES = [
-    ("United States", "CA", "San Francisco", "+1 415 555 {:04d}", "941{:02d}"),
-    ("United States", "NY", "New York", "(212) 555-{:04d}", "100{:02d}"),
-    ("United Kingdom", "", "London", "+44 20 7946 {:04d}", "EC1A {:d}BB"),
-    ("Germany", "BE", "Berlin", "+49 30 5555{:04d}", "101{:02d}"),
-    ("France", "", "Paris", "+33 1 55 55 {:04d}", "750{:02d}"),
-    ("Canada", "ON", "Toronto", "+1 416 555 {:04d}", "M5V {:d}A1"),
-]
 SOURCES = [
     "Web",
     "Purchased List",
@@ -125,37 +117,62 @@ SOURCES = [
 STATUSES = ["Open - Not Contacted", "Working - Contacted", "Nurturing"]
 
 
-def person(n: int, rng: random.Random) -> dict:
-    first, last = rng.choice(FIRST), rng.choice(LAST)
-    word, kind = rng.choice(COMPANY_WORDS), rng.choice(COMPANY_KINDS)
-    domain = f"{word}{kind}{n % 997}.com".lower()
-    country, state, city, phone, zip_code = rng.choice(PLACES)
-    local = f"{first}.{last}".lower().replace("'", "").replace("ü", "u")
-    return {
-        "First Name": first,
-        "Last Name": last,
-        "Email": f"{local}.{n}@{domain}",
-        "Phone": phone.format(n % 10000),
-        "Mobile": "" if n % 3 else phone.format((n * 7) % 10000),
-        "Title": rng.choice(TITLES),
-        "Company / Account": f"{word} {kind} {rng.choice(SUFFIXES)}",
-        "Website": f"www.{domain}",
-        "Industry": rng.choice(INDUSTRIES),
-        "No. of Employees": f"{rng.choice([12, 45, 120, 480, 1200, 5400, 22000]):,}",
-        "Annual Revenue": f"${rng.choice([250, 1250, 8000, 42000, 310000]) * 1000:,}",
-        "Street": f"{n % 400 + 1} {rng.choice(COMPANY_WORDS)} Street",
-        "City": city,
-        "State/Province": state,
-        "Zip/Postal Code": zip_code.format(n % 100),
-        "Country": country,
-        "Lead Source": rng.choice(SOURCES),
-        "Lead Status": rng.choice(STATUSES),
-        "Description": (
-            "Asked about pricing, volume discounts, and onboarding"
-            if n % 5
-            else "Met at the booth.\nWants a call in Q3, after budget review"
-        ),
-    }
+COUNTRY_NAMES = {
+    "US": "United States",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "FR": "France",
+    "ES": "Spain",
+    "IT": "Italy",
+    "NL": "Netherlands",
+    "CA": "Canada",
+    "AU": "Australia",
+}
+
+
+def people(rows: int, rng: random.Random):
+    """New people as a real list has them (bench/gen_leads.py's world): given names and
+    surnames by country with Zipf-like weights and a long tail, about 0.45 companies a person
+    with Zipf-like sizes, unique mailboxes and direct numbers, a quarter giving the
+    switchboard. (The file used to draw from 30 given names, 23 surnames and 240 company
+    names: the duplicate matcher rightly took many of its "new people" for people already
+    seen, so the import measured that instead.)"""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gen_leads
+
+    world = gen_leads._World(rng, rows)
+
+    def person(n: int) -> dict:
+        p = gen_leads._new_person(world, n)
+        domain = p.company["domain"]
+        mobile = "" if n % 3 else gen_leads.format_phone(rng, p.cc, world.new_phone(p.cc))
+        return {
+            "First Name": p.first,
+            "Last Name": p.last,
+            "Email": p.email,
+            "Phone": gen_leads.format_phone(rng, p.phone_cc, p.phone_nsn),
+            "Mobile": mobile,
+            "Title": rng.choice(TITLES),
+            "Company / Account": gen_leads._company_name(rng, p.company),
+            "Website": f"www.{domain}",
+            "Industry": rng.choice(INDUSTRIES),
+            "No. of Employees": f"{rng.choice([12, 45, 120, 480, 1200, 5400, 22000]):,}",
+            "Annual Revenue": f"${rng.choice([250, 1250, 8000, 42000, 310000]) * 1000:,}",
+            "Street": f"{n % 400 + 1} {rng.choice(COMPANY_WORDS)} Street",
+            "City": p.city,
+            "State/Province": "",
+            "Zip/Postal Code": p.postcode,
+            "Country": COUNTRY_NAMES.get(p.cc, p.cc),
+            "Lead Source": rng.choice(SOURCES),
+            "Lead Status": rng.choice(STATUSES),
+            "Description": (
+                "Asked about pricing, volume discounts, and onboarding"
+                if n % 5
+                else "Met at the booth.\nWants a call in Q3, after budget review"
+            ),
+        }
+
+    return person
 
 
 def existing_email(i: int) -> str:
@@ -165,6 +182,7 @@ def existing_email(i: int) -> str:
 def write_file(path: Path, rows: int, existing: int, seed: int = 7) -> None:
     """The lead file: new people, with duplicates, known people and bad rows mixed in."""
     rng = random.Random(seed)
+    person = people(rows, rng)
     earlier: list[dict] = []
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, HEADERS, lineterminator="\r\n")
@@ -175,7 +193,7 @@ def write_file(path: Path, rows: int, existing: int, seed: int = 7) -> None:
                 row = dict(rng.choice(earlier))
                 row["Title"] = rng.choice(TITLES)
             else:
-                row = person(n, rng)
+                row = person(n)
                 if roll < 0.05 and existing:
                     row["Email"] = existing_email(rng.randrange(existing))
                 elif roll < 0.06:
