@@ -144,10 +144,16 @@ def _failed(job: Job, exc: BaseException, now: datetime) -> None:
 
 
 def _done(ids: list[int], now: datetime) -> None:
+    # Plain SQL: it runs every round, and compiling the queryset costs more than running it.
     if ids:
-        with write_turn():
-            Job.objects.filter(pk__in=ids).update(
-                status=JobStatus.DONE, done_at=now, locked_until=None
+        table = connection.ops.quote_name(Job._meta.db_table)
+        marks = ", ".join(["%s"] * len(ids))
+        adapt = connection.ops.adapt_datetimefield_value
+        with write_turn(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, done_at = %s, locked_until = NULL "
+                f"WHERE id IN ({marks})",
+                [JobStatus.DONE, adapt(now), *ids],
             )
 
 
