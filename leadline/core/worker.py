@@ -34,10 +34,10 @@ def claim_job(now: datetime) -> Job | None:
     kinds = list(BATCH_HANDLERS)
     if not _any_due(now, kinds, batch=False):
         return None
-    marks = ", ".join(["%s"] * len(kinds))
+    others = f" AND kind NOT IN ({', '.join(['%s'] * len(kinds))})" if kinds else ""
     adapt = connection.ops.adapt_datetimefield_value
     jobs = _claim(
-        f"run_at <= %s AND kind NOT IN ({marks}) ORDER BY run_at, id LIMIT 1",
+        f"run_at <= %s{others} ORDER BY run_at, id LIMIT 1",
         [adapt(now), *kinds],
         now,
     )
