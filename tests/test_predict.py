@@ -105,3 +105,20 @@ def test_retraining_is_scheduled_weekly_once(workspace):
     clock.advance(days=8)
     assert predict.schedule_retraining(clock.now())
     assert Job.objects.filter(kind="retrain").count() == 2
+
+
+def test_a_burst_of_new_leads_is_predicted_in_one_round(workspace):
+    history()
+    predict.train()
+    run_until_idle()
+    items = [
+        {"email": f"n{i}@co{i}.com", "industry": INDUSTRIES[i % 5], "employees": 5 + 97 * i}
+        for i in range(40)
+    ]
+    ids = [r.lead.pk for r in capture_batch(items)]
+    run_until_idle()
+    leads = Lead.objects.in_bulk(ids)
+    scorer = predict.scorer_for(predict.current())
+    expected = scorer.predict([predict._features(leads[pk].capture_snapshot) for pk in ids])
+    assert [leads[pk].conversion_probability for pk in ids] == [float(p) for p in expected]
+    assert {leads[pk].probability_model for pk in ids} == {1}

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leadline.core.clock import clock
 from leadline.core.dispatch import dispatcher
@@ -104,6 +105,38 @@ def test_a_burst_of_leads_is_notified_in_one_round(workspace, smtp):
     for lead in leads:
         lead.refresh_from_db()
         assert lead.owner_id is not None
+
+
+def test_a_rounds_queries_do_not_grow_with_its_batch(workspace, smtp):
+    run_until_idle()  # this minute's sweep is done
+    counts = []
+    for n in (3, 30):
+        for i in range(n):
+            capture({"email": f"lead{n}-{i}@acme-corp.com", "first_name": f"L{i}"})
+        with CaptureQueriesContext(connection) as queries:
+            assert tick()
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert sum(m["subject"].startswith("New lead:") for m in smtp.messages) == 33
+    assert not Job.objects.exclude(status="done").exists()
+
+
+def test_a_single_job_is_claimed_alone_and_done(workspace, smtp):
+    leads = [capture({"email": f"l{i}@acme-corp.com"}).lead for i in range(3)]
+    run_until_idle()
+    for lead in leads:
+        Job.objects.create(
+            kind="notify_rule",
+            lead_id=lead.pk,
+            run_at=clock.now(),
+            created_at=clock.now(),
+            payload={"rule": "Stalled"},
+        )
+    assert tick()
+    rule_jobs = Job.objects.filter(kind="notify_rule")
+    assert [job.status for job in rule_jobs] == ["done"] * 3
+    assert all(job.attempts == 1 and job.locked_until is None for job in rule_jobs)
+    assert sum("Needs attention" in m["subject"] for m in smtp.messages) == 3
 
 
 @pytest.mark.django_db(transaction=True)

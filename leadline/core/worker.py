@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 
 from leadline.core import notify  # noqa: F401  (registers the job handlers)
 from leadline.core.choices import JobStatus, Status
@@ -30,38 +29,27 @@ LEASE = timedelta(minutes=5)
 BATCH = 100
 
 
-def _skip_locked(qs):
-    return qs.select_for_update(skip_locked=True) if connection.vendor == "postgresql" else qs
-
-
 def claim_job(now: datetime) -> Job | None:
     """One due job of a kind that runs alone (batch kinds are claimed by claim_batch)."""
-    with write_turn(), transaction.atomic():
-        candidate = _skip_locked(
-            Job.objects.filter(status=JobStatus.PENDING, run_at__lte=now)
-            .exclude(kind__in=list(BATCH_HANDLERS))
-            .order_by("run_at", "id")
-        ).first()
-        if candidate is None:
-            return None
-        claimed = Job.objects.filter(pk=candidate.pk, status=JobStatus.PENDING).update(
-            status=JobStatus.RUNNING, locked_until=now + LEASE, attempts=F("attempts") + 1
-        )
-    if not claimed:
+    kinds = list(BATCH_HANDLERS)
+    if not _any_due(now, kinds, batch=False):
         return None
-    candidate.refresh_from_db()
-    return candidate
+    others = f" AND kind NOT IN ({', '.join(['%s'] * len(kinds))})" if kinds else ""
+    adapt = connection.ops.adapt_datetimefield_value
+    jobs = _claim(
+        f"run_at <= %s{others} ORDER BY run_at, id LIMIT 1",
+        [adapt(now), *kinds],
+        now,
+    )
+    return jobs[0] if jobs else None
 
 
 def claim_batch(now: datetime, limit: int = BATCH) -> list[Job]:
     """Up to `limit` due jobs of the batch kinds, claimed in one statement: an UPDATE of the
     oldest pending rows (skipping rows another worker has locked, on PostgreSQL) that returns
-    the ids it changed, so two workers never claim the same job."""
+    the rows it changed, so two workers never claim the same job."""
     kinds = list(BATCH_HANDLERS)
-    if not kinds:
-        return []
-    due = Job.objects.filter(status=JobStatus.PENDING, run_at__lte=now, kind__in=kinds)
-    if not due.exists():  # a read: an idle worker polling often takes no write lock
+    if not kinds or not _any_due(now, kinds, batch=True):
         return []
     marks = ", ".join(["%s"] * len(kinds))
     adapt = connection.ops.adapt_datetimefield_value
@@ -82,20 +70,65 @@ def claim_ids(ids: list[int], now: datetime) -> list[Job]:
     return _claim(f"id IN ({marks})", ids, now)
 
 
-def _claim(where: str, params: list, now: datetime) -> list[Job]:
+def _any_due(now: datetime, kinds: list[str], *, batch: bool) -> bool:
+    """Whether a job of these kinds (or, not `batch`, of any other kind) is due: a read, so an
+    idle worker polling ten times a second takes no write lock; plain SQL, as it runs every
+    round."""
     table = connection.ops.quote_name(Job._meta.db_table)
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"UPDATE {table} SET status = %s, locked_until = %s, attempts = attempts + 1 "
-        f"WHERE id IN (SELECT id FROM {table} WHERE status = %s AND {where}{lock}) "
-        "AND status = %s RETURNING id"
+    marks = ", ".join(["%s"] * len(kinds))
+    of_kind = (
+        (f" AND kind IN ({marks})" if batch else f" AND kind NOT IN ({marks})") if kinds else ""
     )
     adapt = connection.ops.adapt_datetimefield_value
-    head = [JobStatus.RUNNING, adapt(now + LEASE), JobStatus.PENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE status = %s AND run_at <= %s{of_kind} LIMIT 1",
+            [JobStatus.PENDING, adapt(now), *kinds],
+        )
+        return cursor.fetchone() is not None
+
+
+def _claim(where: str, params: list, now: datetime) -> list[Job]:
+    """Claim the pending jobs `where` picks, in one UPDATE that returns the claimed rows whole
+    (no second query to load them)."""
+    table = connection.ops.quote_name(Job._meta.db_table)
+    fields = Job._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    picked = f"SELECT id FROM {table} WHERE status = %s AND {where}"
+    if connection.vendor == "postgresql":
+        # Materialized, so the locking read runs once: as a plain subquery the planner may run
+        # it again for each row, and each run skips the rows the last one locked, claiming
+        # more than LIMIT.
+        head = f"WITH picked AS MATERIALIZED ({picked} FOR UPDATE SKIP LOCKED) "
+        picked = "SELECT id FROM picked"
+    else:
+        head = ""
+    sql = (
+        f"{head}UPDATE {table} SET status = %s, locked_until = %s, attempts = attempts + 1 "
+        f"WHERE id IN ({picked}) AND status = %s RETURNING {columns}"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    pick = [JobStatus.PENDING, *params]
+    claim = [JobStatus.RUNNING, adapt(now + LEASE)]
+    params = [*pick, *claim] if head else [*claim, *pick]
     with write_turn(), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [*head, *params, JobStatus.PENDING])
-        ids = [row[0] for row in cursor.fetchall()]
-    return list(Job.objects.filter(pk__in=ids).order_by("run_at", "id")) if ids else []
+        cursor.execute(sql, [*params, JobStatus.PENDING])
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    # Each column's value as the ORM would have read it (dates, JSON), then the model.
+    converters = []
+    for i, field in enumerate(fields):
+        col = field.get_col(Job._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+            converters.append((i, convert, col))
+    jobs = []
+    for row in rows:
+        values = list(row)
+        for i, convert, col in converters:
+            values[i] = convert(values[i], col, connection)
+        jobs.append(Job.from_db(connection.alias, None, values))
+    return sorted(jobs, key=lambda job: (job.run_at, job.pk))
 
 
 def _failed(job: Job, exc: BaseException, now: datetime) -> None:
@@ -111,10 +144,16 @@ def _failed(job: Job, exc: BaseException, now: datetime) -> None:
 
 
 def _done(ids: list[int], now: datetime) -> None:
+    # Plain SQL: it runs every round, and compiling the queryset costs more than running it.
     if ids:
-        with write_turn():
-            Job.objects.filter(pk__in=ids).update(
-                status=JobStatus.DONE, done_at=now, locked_until=None
+        table = connection.ops.quote_name(Job._meta.db_table)
+        marks = ", ".join(["%s"] * len(ids))
+        adapt = connection.ops.adapt_datetimefield_value
+        with write_turn(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, done_at = %s, locked_until = NULL "
+                f"WHERE id IN ({marks})",
+                [JobStatus.DONE, adapt(now), *ids],
             )
 
 
@@ -184,34 +223,49 @@ def _sweep_due(now: datetime) -> bool:
 
 
 def tick(now: datetime | None = None) -> bool:
-    """One round of due work; True when anything was done.
+    """One round of due work; True when anything was done."""
+    return _round(now or clock.now())[0]
+
+
+ROUNDS = 20  # claims of each sort per round, so SLA breaches are never starved by a backlog
+BREACHES = 100  # SLA breaches handled per round
+
+
+def _round(now: datetime) -> tuple[bool, bool]:
+    """One round: (whether anything was done, whether more is due at once because the round
+    stopped at a limit).
 
     Jobs (notifications, webhooks) go first: they are what a person waits for. SLA breaches are
     checked every round (their deadlines are minutes away); time rules, recycling and the
     retraining schedule once a minute."""
-    now = now or clock.now()
     sweep = _sweep_due(now)
     # Leases last minutes: a dead worker's jobs are looked for once a minute, before claiming.
-    did = sweep and release_stale(now) > 0
-    for _ in range(20):
+    did = more = sweep and release_stale(now) > 0
+    for _ in range(ROUNDS):
         jobs = claim_batch(now)
         if not jobs:
             break
         run_batch(jobs, now)
         did = True
-    for _ in range(20):
+    else:
+        more = True
+    for _ in range(ROUNDS):
         job = claim_job(now)
         if job is None:
             break
         run_job(job, now)
         did = True
-    did |= breach_due(now) > 0
+    else:
+        more = True
+    breached = breach_due(now, limit=BREACHES)
+    did |= breached > 0
+    more |= breached >= BREACHES
     if sweep:
         did |= recycle_due(now) > 0
         did |= apply_rules(now) > 0
         did |= mql.sweep(now) > 0
         did |= predict.schedule_retraining(now)
-    return did
+    return did, more
 
 
 def run_until_idle(now: datetime | None = None, rounds: int = 100) -> None:
@@ -224,11 +278,14 @@ def run_forever(stop: threading.Event, poll: float | None = None) -> None:
     poll = settings.LEADLINE_WORKER_POLL_SECONDS if poll is None else poll
     log.info("worker started (poll every %.1fs)", poll)
     while not stop.is_set():
+        # A round runs everything due when it starts, and what its jobs queue: the next poll
+        # (not an immediate second round, which would find nothing) picks up what came since,
+        # unless the round stopped at a limit with more waiting.
         try:
-            busy = tick()
+            more = _round(clock.now())[1]
         except Exception:  # noqa: BLE001 — a bad round is logged; the loop goes on
             log.exception("worker round failed")
-            busy = False
-        if not busy:
+            more = False
+        if not more:
             stop.wait(poll)
     log.info("worker stopped")

@@ -21,11 +21,16 @@ from django.db.models.functions import Coalesce
 from leadline.core.choices import JobStatus, Status
 from leadline.core.jobs import enqueue, handler
 from leadline.core.models import Job
+from leadline.core.prepared import Prepared
 from leadline.scoring.models import MqlPolicy, MqlState
 
 # The statuses whose marketing stage is MQL when the score reaches the line (qualified is SQL).
 MQL_STATUSES = (Status.NEW, Status.WORKING, Status.NURTURE)
 SWEEP_BATCH = 500
+# The teams whose policy does something on a crossing (read for every batch of new leads).
+_acting_teams = Prepared(
+    lambda: MqlPolicy.objects.filter(Q(create_task=True) | Q(reroute=True)).values_list("team_id")
+)
 
 
 def is_above(lead, score: int | None = None) -> bool:
@@ -59,6 +64,7 @@ def arrived(leads: list, now: datetime) -> int:
     The claim is an insert that does nothing on conflict and returns the rows it made: a lead
     the sweep (or another worker) already claimed is left alone. The action job is queued
     only for teams whose policy does something. Returns how many reached MQL."""
+    from leadline.intake.pipeline import _insert
     from leadline.leads.models import Event
 
     above = [lead for lead in leads if is_above(lead)]
@@ -76,26 +82,24 @@ def arrived(leads: list, now: datetime) -> int:
         )
         won = {row[0] for row in cursor.fetchall()}
         reached = [lead for lead in above if lead.pk in won]
-        acting = set(
-            MqlPolicy.objects.filter(
-                Q(create_task=True) | Q(reroute=True),
-                team_id__in={lead.team_id for lead in reached},
-            ).values_list("team_id", flat=True)
-        )
-        Event.objects.bulk_create(
-            Event(
-                lead_id=lead.pk,
-                kind="mql",
-                summary=f"Reached MQL: score {lead.score} ≥ {lead.mql_threshold}",
-                at=now,
-                data={
-                    "score": lead.score,
-                    "threshold": lead.mql_threshold,
-                    "crossing": 1,
-                    "cause": "",
-                },
-            )
-            for lead in reached
+        acting = {team_id for (team_id,) in _acting_teams()}
+        _insert(
+            Event,
+            [
+                {
+                    "lead_id": lead.pk,
+                    "kind": "mql",
+                    "summary": f"Reached MQL: score {lead.score} ≥ {lead.mql_threshold}",
+                    "at": now,
+                    "data": {
+                        "score": lead.score,
+                        "threshold": lead.mql_threshold,
+                        "crossing": 1,
+                        "cause": "",
+                    },
+                }
+                for lead in reached
+            ],
         )
         Job.objects.bulk_create(
             [
