@@ -8,6 +8,7 @@ from leadline.core.calendar import BusinessCalendar
 from leadline.core.choices import OPEN_STATUSES
 from leadline.core.conditions import all_match
 from leadline.core.models import Job, Team
+from leadline.core.prepared import Prepared
 from leadline.routing.models import SlaPolicy
 
 DEFAULT_SLA_MINUTES = 5
@@ -29,11 +30,13 @@ def due_at(team: Team | None, record: dict, policies: list[SlaPolicy], start: da
     return calendar.add_minutes(start, minutes), ""
 
 
-def breach_due(now: datetime, limit: int = 100) -> int:
-    """Handle leads whose first-response deadline passed, each breach exactly once."""
+BREACH_ROUND = 100  # leads handled per worker round
+
+
+def _overdue(limit: int):
     from leadline.leads.models import Lead
 
-    due = list(
+    return lambda now: (
         Lead.objects.filter(
             first_response_at__isnull=True,
             sla_breached_at__isnull=True,
@@ -44,6 +47,21 @@ def breach_due(now: datetime, limit: int = 100) -> int:
         .order_by("sla_due_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+_OVERDUE: list = []  # compiled once (it runs in every worker round, work or not)
+
+
+def breach_due(now: datetime, limit: int = BREACH_ROUND) -> int:
+    """Handle leads whose first-response deadline passed, each breach exactly once."""
+    if limit != BREACH_ROUND:
+        due = list(_overdue(limit)(now))
+    else:
+        if not _OVERDUE:
+            from leadline.leads.models import Lead
+
+            _OVERDUE.append(Prepared(_overdue(limit), Lead._meta.get_field("sla_due_at")))
+        due = [row[0] for row in _OVERDUE[0](now)]
     return sum(_breach(pk, now) for pk in due)
 
 
