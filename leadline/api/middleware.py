@@ -17,9 +17,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 
 
 def is_token_api_request(request) -> bool:
-    return request.path_info.startswith("/api/") and request.META.get("HTTP_AUTHORIZATION", "")[
-        :7
-    ].lower() in ("bearer ", "bearer")
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0]
+    return scheme.lower() == "bearer" and request.path_info.startswith("/api/")
 
 
 class _BrowserOnly:
