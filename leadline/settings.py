@@ -77,14 +77,16 @@ INSTALLED_APPS = [
     "leadline.web",
 ]
 
+# Sessions, CSRF, the logged-in user and messages are Django's own middleware, stepping aside
+# for API requests that carry a bearer token (see leadline/api/middleware.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "leadline.api.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "leadline.api.middleware.BrowserCsrfViewMiddleware",
+    "leadline.api.middleware.BrowserAuthenticationMiddleware",
+    "leadline.api.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -714,6 +714,41 @@ def test_a_browser_session_can_use_the_api_with_a_csrf_token(workspace, dana):
     assert Activity.objects.get().actor == workspace.owner
 
 
+def test_a_bearer_request_is_never_authenticated_by_its_session(workspace, dana):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(workspace.owner)
+    url = f"/api/v1/leads/{dana.pk}"
+    assert call(browser, "get", f"/leads/{dana.pk}").status_code == 200
+    refused = browser.get(url, headers={"Authorization": "Bearer ll_not-a-real-token"})
+    assert refused.status_code == 401
+    refused = browser.post(
+        f"{url}/activities",
+        data=json.dumps({"kind": "call"}),
+        content_type="application/json",
+        headers={"Authorization": "bearer ll_not-a-real-token"},
+    )
+    assert refused.status_code in (401, 403)  # ninja checks the cookie's CSRF token first
+    assert not Activity.objects.exists()
+
+
+def test_a_token_request_needs_no_csrf_token_and_gets_no_cookies(workspace):
+    browser = Client(enforce_csrf_checks=True)
+    response = call(browser, "post", "/leads", token_for(workspace.manager), DANA)
+    assert response.status_code == 201, response.content
+    assert not response.cookies
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_token_request_still_needs_an_allowed_host(client, workspace):
+    response = client.get(
+        "/api/v1/leads",
+        headers={"Authorization": f"Bearer {token_for(workspace.manager)}"},
+        HTTP_HOST="evil.example.com",
+    )
+    assert response.status_code == 400
+
+
 def test_a_user_in_no_team_cannot_capture(client, db):
     loner = get_user_model().objects.create_user("loner", "loner@example.com", "correct-horse-1")
     response = call(client, "post", "/leads", token_for(loner), DANA)

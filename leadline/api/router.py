@@ -20,6 +20,14 @@ from . import schemas as s
 
 
 class TokenAuth(HttpBearer):
+    def __call__(self, request: HttpRequest):
+        # HttpBearer's own parsing, reading the one header from META: `request.headers` would
+        # copy every header of the request into a new mapping first.
+        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str):
         found = ApiToken.objects.for_raw(token)
         if found is None:
@@ -97,7 +105,7 @@ def capture_lead(request, payload: s.LeadIn):
         payload.model_dump(exclude_unset=True),
         channel="api",
         actor=request.auth,
-        idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+        idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY", "")[:200],
     )
     # A touch on another team's lead is recorded, but that lead is not shown to the caller.
     visible = (
