@@ -156,3 +156,17 @@ def test_concurrent_captures_of_one_email_make_one_lead(workspace):
     assert sorted(outcomes) == ["created"] + ["matched"] * 5
     lead = Lead.objects.get(email="race@acme-corp.com")
     assert lead.touch_count == 6
+
+
+def test_a_batch_can_drop_bad_fields_instead_of_refusing_the_item(workspace):
+    items = [
+        {"email": "kept@acme-corp.com", "phone": "+1 555", "company": "Acme"},
+        {"email": "not an email", "phone": "+1 555"},
+    ]
+    strict = capture_batch(items)
+    assert all(isinstance(r, DomainError) for r in strict)
+    kept, refused = capture_batch(items, refuse_on={"email", ""})
+    assert kept.created and set(kept.errors) == {"phone"}  # what was dropped, and why
+    lead = Lead.objects.get(email="kept@acme-corp.com")
+    assert lead.phone == "" and lead.company == "Acme"
+    assert isinstance(refused, DomainError) and set(refused.errors) == {"email", "phone"}

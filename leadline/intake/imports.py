@@ -679,9 +679,9 @@ def _capture_rows(run: _Run, rows: list[_Row], now: datetime) -> dict[int, tuple
     actor = run.imp.created_by
     leads: dict[int, tuple[int, str]] = {}
     # A doubtful row is checked first, by the pipeline's own validation: its bad fields are
-    # dropped (or the row refused) before the capture, which then needs no second call (a
-    # call costs tens of milliseconds however few rows it has). The second call remains for
-    # what the cheap screen in _prepare does not see.
+    # dropped (or the row refused) before the capture. What the cheap screen in _prepare does
+    # not see, the pipeline drops itself (`refuse_on`); a second call (tens of milliseconds
+    # however few rows it has) remains for a row still refused after that.
     for row in rows:
         if row.doubtful and not row.problems:
             _clean, errors = normalise(row.data)
@@ -691,13 +691,19 @@ def _capture_rows(run: _Run, rows: list[_Row], now: datetime) -> dict[int, tuple
     for _attempt in range(2):
         if not pending:
             break
-        results = capture_batch([r.data for r in pending], channel="import", actor=actor, now=now)
+        # The pipeline drops what the screen missed (a phone impossible for its country…) and
+        # says so in the result's errors: a row refused only for droppable fields is rare.
+        results = capture_batch(
+            [r.data for r in pending], channel="import", actor=actor, now=now, refuse_on=CRITICAL
+        )
         retry = []
         for row, result in zip(pending, results, strict=True):
             if isinstance(result, DomainError):
                 if not _split_errors(row, result.errors):
                     retry.append(row)
             else:
+                if result.errors:
+                    _split_errors(row, result.errors)
                 leads[row.number] = (_lead_id(result), result.outcome)
         pending = retry
     for row in pending:  # still refused after dropping the bad fields

@@ -16,6 +16,7 @@ one-query fingerprint of their tables changes, so an edit made through any proce
 the next capture. On SQLite, captures queue for the write lock (`core.writes.write_turn`).
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -1049,28 +1050,51 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
 
 
 def capture_batch(
-    items: list[dict], *, channel: str = "api", actor=None, now: datetime | None = None
+    items: list[dict],
+    *,
+    channel: str = "api",
+    actor=None,
+    now: datetime | None = None,
+    refuse_on: Collection[str] | None = None,
 ) -> list[CaptureResult | DomainError]:
     """Capture many leads in one short transaction; each item gets its own result or error.
 
     Set-based: one lookup for known external ids, one for open leads with the same emails,
     one bulk insert each for leads, events and notification jobs.
+
+    `refuse_on`: None, and an item with any bad field is refused (its DomainError names them).
+    Given, only a bad value of one of these fields ("" for the item as a whole) refuses an
+    item; the other bad fields are dropped, the item captured without them, and its result's
+    `errors` says what was dropped and why (a list import keeps a row with a malformed phone
+    and reports the phone).
     """
     now = now or clock.now()
     config = capture_config()
     campaigns: dict[str, Campaign | None] = {}
     prepared: list[tuple[int, dict, Campaign | None]] = []
     results: list[CaptureResult | DomainError | None] = [None] * len(items)
-    for index, data in enumerate(items):
-        if not isinstance(data, dict):
-            results[index] = DomainError({"": "each item must be an object of lead fields"})
-            continue
+    dropped: dict[int, dict] = {}
+
+    def check(data: dict) -> tuple[dict, dict, str]:
         clean, errors = normalise(data)
         ref = str(data.get("campaign") or "")
         if ref and ref not in campaigns:
             campaigns[ref] = _campaign(data, errors)
         elif ref and campaigns[ref] is None:
             errors["campaign"] = f"unknown campaign {ref!r}"
+        return clean, errors, ref
+
+    for index, data in enumerate(items):
+        if not isinstance(data, dict):
+            results[index] = DomainError({"": "each item must be an object of lead fields"})
+            continue
+        clean, errors, ref = check(data)
+        if errors and refuse_on is not None and not errors.keys() & set(refuse_on):
+            # Only droppable fields are bad: the item again without them.
+            dropped[index] = errors
+            clean, errors, ref = check({k: v for k, v in data.items() if k not in errors})
+            if errors:
+                errors = {**dropped.pop(index), **errors}
         if errors:
             results[index] = DomainError(errors)
         else:
@@ -1088,6 +1112,8 @@ def capture_batch(
         except IntegrityError:
             if attempt == 2:
                 raise
+    for index, errors in dropped.items():
+        results[index].errors = errors
     return results
 
 
