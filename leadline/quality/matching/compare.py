@@ -328,6 +328,15 @@ class Comparison:
         where numpy's fixed cost per operation is most of the time)."""
         raise NotImplementedError
 
+    @staticmethod
+    def _settled(feat: Feature, a: Features, b: Features) -> tuple[int | None, object, object]:
+        """(level, a's value, b's value) of one feature: NULL when a side lacks it, 0 (exact)
+        when both have the same value, None when they differ and the caller grades how."""
+        x, y = a[feat.name], b[feat.name]
+        if x is None or y is None:
+            return NULL, x, y
+        return (0 if x == y else None), x, y
+
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.field for f in self.features()))
@@ -463,11 +472,9 @@ class EmailComparison(Comparison):
         return _select([exact, other_domain, typo], len(p), ~p.both(self.e))
 
     def level(self, a: Features, b: Features) -> int:
-        ae, be = a[self.e.name], b[self.e.name]
-        if ae is None or be is None:
-            return NULL
-        if ae == be:
-            return 0
+        settled, _ae, _be = self._settled(self.e, a, b)
+        if settled is not None:
+            return settled
         domain = a[self.domain.name]
         if domain is None or domain != b[self.domain.name]:
             user = a[self.user.name]
@@ -658,11 +665,9 @@ class StringComparison(Comparison):
         return _select([eq, *(sim >= t for t in self.thresholds)], len(p), ~p.both(self.x))
 
     def level(self, a: Features, b: Features) -> int:
-        x, y = a[self.x.name], b[self.x.name]
-        if x is None or y is None:
-            return NULL
-        if x == y:
-            return 0
+        settled, x, y = self._settled(self.x, a, b)
+        if settled is not None:
+            return settled
         sim = _jw32(x, y)
         for k, t in enumerate(self.thresholds):
             if sim >= _f32(t):
@@ -701,11 +706,9 @@ class EditComparison(Comparison):
         return _select([eq, *(d <= k for k in self.max_edits)], len(p), ~p.both(self.x))
 
     def level(self, a: Features, b: Features) -> int:
-        x, y = a[self.x.name], b[self.x.name]
-        if x is None or y is None:
-            return NULL
-        if x == y:
-            return 0
+        settled, x, y = self._settled(self.x, a, b)
+        if settled is not None:
+            return settled
         d = OSA.distance(x, y, score_cutoff=max(self.max_edits))
         for k, most in enumerate(self.max_edits):
             if d <= most:
@@ -731,8 +734,8 @@ class ExactComparison(Comparison):
         return _select([p.eq(self.x)], len(p), ~p.both(self.x))
 
     def level(self, a: Features, b: Features) -> int:
-        x, y = a[self.x.name], b[self.x.name]
-        return NULL if x is None or y is None else 0 if x == y else 1
+        settled, _x, _y = self._settled(self.x, a, b)
+        return 1 if settled is None else settled
 
 
 # Pairs.sim keeps similarities as float32, and a threshold is compared in float32 too.
