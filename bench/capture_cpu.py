@@ -60,7 +60,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--profile", choices=["request", "worker"], help="profile one part")
+    parser.add_argument(
+        "--profile", choices=["request", "worker", "batch"], help="profile one part"
+    )
+    parser.add_argument(
+        "--batches", type=int, default=0, help="also time N batches of 1,000 (POST /leads/batch)"
+    )
     parser.add_argument("--sort", default="cumulative")
     args = parser.parse_args()
     env = setup(args.engine)
@@ -79,10 +84,10 @@ def main() -> None:
     app = WSGIHandler()
     auth = f"Bearer {env['TOKEN']}"
 
-    def request(body: bytes) -> int:
+    def request(body: bytes, path: str = "/api/v1/leads") -> int:
         environ = {
             "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/api/v1/leads",
+            "PATH_INFO": path,
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "8000",
             "HTTP_HOST": "127.0.0.1:8000",
@@ -151,10 +156,32 @@ def main() -> None:
             cursor.execute("INSERT INTO cpu_floor (id, k) VALUES (%s, %s)", [n + 1, f"{run}{n}"])
     floor = (time.process_time() - start) / args.requests * 1000
 
+    batch = None
+    if args.batches:
+        run3 = uuid.uuid4().hex[:8]
+        bodies = [
+            json.dumps({"leads": [lead_payload(b * 1000 + n, run3) for n in range(1000)]}).encode()
+            for b in range(args.batches + 1)
+        ]
+        assert request(bodies[0], "/api/v1/leads/batch") == 200  # warm up
+        if args.profile == "batch":
+            profiler.enable()
+        times = []
+        for body in bodies[1:]:
+            start = time.process_time()
+            status = request(body, "/api/v1/leads/batch")
+            assert status == 200, status
+            times.append(time.process_time() - start)
+        profiler.disable()
+        batch = min(times)  # ms per lead = seconds per 1,000 leads
+        while tick():
+            pass
+
     print(
         f"{args.engine}: CPU ms per lead — request {web:.2f} (median chunk {web_median:.2f}; "
         f"pipeline alone {pipeline:.2f}), "
         f"worker {worker:.2f}; floor's SQL {floor:.2f}"
+        + (f"; batch of 1,000 {batch:.3f} (lowest of {args.batches})" if batch else "")
     )
     if args.profile:
         import pstats

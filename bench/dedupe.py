@@ -366,7 +366,7 @@ def _db_lookup_child(n: int, seed: int, lookups: int, workdir: str, queue) -> No
     from django.core.management import call_command
     from django.db import transaction
 
-    from leadline.intake.pipeline import _insert  # the capture pipeline's bulk insert
+    from leadline.core.rows import insert_rows  # the capture pipeline's bulk insert
     from leadline.leads.models import Lead
     from leadline.quality.duplicates import find_duplicates as lookup
     from leadline.quality.duplicates import key_rows
@@ -394,10 +394,10 @@ def _db_lookup_child(n: int, seed: int, lookups: int, workdir: str, queue) -> No
             for i in rows
         ]
         with transaction.atomic():
-            ids = _insert(Lead, values, returning=True)
+            ids = insert_rows(Lead, values, returning=True)
             for value, pk in zip(values, ids, strict=True):
                 value["id"] = pk
-            _insert(LeadKey, key_rows(values))
+            insert_rows(LeadKey, key_rows(values))
         entity_of.update({pk: ents[i] for pk, i in zip(ids, rows, strict=True)})
     load_s = time.perf_counter() - t0
     rng = np.random.default_rng(3)

@@ -25,9 +25,10 @@ from django.utils.dateparse import parse_datetime
 from leadline.core.choices import Status
 from leadline.core.clock import clock
 from leadline.core.errors import DomainError
+from leadline.core.rows import update_rows
 from leadline.intake import columns
 from leadline.intake.models import EngagementEvent, EventType
-from leadline.intake.pipeline import SCORE_FIELDS, _update, apply_score, capture_batch
+from leadline.intake.pipeline import SCORE_FIELDS, apply_score, capture_batch
 from leadline.leads.models import Event, Lead
 from leadline.quality.normalize import clean_text, normalize_email
 from leadline.scoring import mql
@@ -382,7 +383,9 @@ def _apply(items: list[_Item], channel, actor, now) -> None:
                     },
                 )
             )
-    _update(Lead, list(leads.values()), ("custom", "last_activity_at", "updated_at", *SCORE_FIELDS))
+    update_rows(
+        Lead, list(leads.values()), ("custom", "last_activity_at", "updated_at", *SCORE_FIELDS)
+    )
     Event.objects.bulk_create(timeline)
     # A lead the events lifted over its team's MQL line crosses it now (the team's MQL actions,
     # such as routing again or a task, run as a job), not at the next sweep.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, connections, models, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db import router as db_router
 
 from leadline.core.choices import Source
@@ -30,6 +30,7 @@ from leadline.core.dispatch import dispatcher
 from leadline.core.errors import DomainError
 from leadline.core.models import Campaign, Job, Team
 from leadline.core.prepared import Prepared
+from leadline.core.rows import insert_rows, insert_together, new_row, update_rows
 from leadline.core.writes import write_turn
 from leadline.intake import watch
 from leadline.leads.models import Event, IdempotencyKey, Lead
@@ -284,34 +285,14 @@ def capture_snapshot(clean: dict, campaign) -> dict:
 # lead instead of a model instance, written by one multi-row INSERT.
 LEAD_FIELDS = tuple(Lead._meta.concrete_fields)
 LEAD_ATTNAMES = tuple(f.attname for f in LEAD_FIELDS)
-_DEFAULTS: dict = {}
 
 
 def _values(lead: Lead) -> dict:
     return {f.attname: getattr(lead, f.attname) for f in LEAD_FIELDS}
 
 
-def _row(model, values: dict) -> dict:
-    """A row as `model(**values)` would hold it: the given values over the field defaults."""
-    if model not in _DEFAULTS:
-        constant, fresh = {}, []
-        for f in model._meta.concrete_fields:
-            if f.has_default() and callable(f.default):
-                fresh.append(f)  # dict, list, now: a new value for each row
-            else:
-                constant[f.attname] = f.get_default()
-        _DEFAULTS[model] = (constant, tuple(fresh))
-    constant, fresh = _DEFAULTS[model]
-    row = dict(constant)
-    for f in fresh:
-        if f.attname not in values:
-            row[f.attname] = f.get_default()
-    row.update(values)
-    return row
-
-
 def _new_values(clean: dict, campaign, now: datetime) -> dict:
-    return _row(
+    return new_row(
         Lead,
         {
             **clean,
@@ -525,156 +506,6 @@ def _job(kind: str, values: dict, now: datetime) -> dict:
     }
 
 
-# Values of these field types are passed to the driver as they are when they already have the
-# Python type the column takes (Field.get_db_prep_save would return them unchanged); any other
-# value, and every JSON, date/time and decimal value, goes through get_db_prep_save.
-_PLAIN_TYPES = {
-    "CharField": str,
-    "TextField": str,
-    "SlugField": str,
-    "BooleanField": bool,
-    "IntegerField": int,
-    "SmallIntegerField": int,
-    "BigIntegerField": int,
-    "PositiveIntegerField": int,
-    "PositiveSmallIntegerField": int,
-    "PositiveBigIntegerField": int,
-    "FloatField": float,
-    "ForeignKey": int,
-}
-
-
-def _insert(model, rows: list[dict], *, returning: bool = False) -> list[int]:
-    """INSERT rows (attname → value; missing fields get their defaults) with as few statements
-    as the database's parameter limit allows, each value adapted as `Model.save()` adapts it.
-    Returns the new primary keys when asked (both engines support INSERT … RETURNING)."""
-    if not rows:
-        return []
-    connection = connections[db_router.db_for_write(model)]
-    plan = _insert_plan(model, connection)
-    tail = plan.returning if returning else ""
-    ids: list[int] = []
-    if len(rows) <= 4:  # a single capture: adapted row by row, with no per-column lists
-        # A row that already has every column (a new lead's values, built by _row) is used as
-        # it is.
-        rows = [row if len(row) > len(plan.fields) else _row(model, row) for row in rows]
-        cells = _one_adapters(plan, connection)
-        values = [tuple([adapt(row[name]) for name, adapt in cells]) for row in rows]
-        if connection.vendor == "sqlite":
-            return _insert_sqlite(connection, plan, values, returning)
-    else:
-        columns = [
-            _adapt(column, how, connection)
-            for column, (_name, how) in zip(_columns(model, plan, rows), plan.fields, strict=True)
-        ]
-        if plan.copy and len(rows) >= 100:  # below that, COPY's extra round trip costs more
-            return _copy(connection, plan, columns, returning)
-        values = list(zip(*columns, strict=True))
-        if connection.vendor == "sqlite":
-            return _insert_sqlite(connection, plan, values, returning)
-    with connection.cursor() as cursor:
-        for start in range(0, len(values), plan.per_statement):
-            chunk = values[start : start + plan.per_statement]
-            cursor.execute(
-                plan.head + ", ".join([plan.one] * len(chunk)) + tail,
-                [v for row in chunk for v in row],
-            )
-            if returning:
-                ids.extend(r[0] for r in cursor.fetchall())
-    return ids
-
-
-def _insert_together(parts: list[tuple[type, list[dict]]]) -> list[int]:
-    """A few rows for each of several tables, the last table's new ids returned. On
-    PostgreSQL one statement — every INSERT but the last a data-modifying WITH clause — so a
-    single capture pays one round trip and one statement's overhead instead of one per table;
-    elsewhere, and for more than a few rows, one `_insert` per table."""
-    parts = [(model, rows) for model, rows in parts if rows]
-    if not parts:
-        return []
-    connection = connections[db_router.db_for_write(parts[-1][0])]
-    if connection.vendor != "postgresql" or len(parts) == 1 or max(len(r) for _m, r in parts) > 20:
-        for model, rows in parts[:-1]:
-            _insert(model, rows)
-        return _insert(parts[-1][0], parts[-1][1], returning=True)
-    clauses, params = [], []
-    for model, rows in parts:
-        plan = _insert_plan(model, connection)
-        cells = _one_adapters(plan, connection)
-        for row in rows:
-            full = row if len(row) > len(plan.fields) else _row(model, row)
-            params.extend([adapt(full[name]) for name, adapt in cells])
-        clauses.append(plan.head + ", ".join([plan.one] * len(rows)))
-    sql = (
-        "WITH "
-        + ", ".join(f"w{n} AS ({clause})" for n, clause in enumerate(clauses[:-1]))
-        + f" {clauses[-1]}{plan.returning}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [r[0] for r in cursor.fetchall()]
-
-
-def _columns(model, plan: "_InsertPlan", rows: list[dict]) -> list[list]:
-    """The rows' values column by column, a missing value filled as `_row` fills it (a fresh
-    default per row where the default is callable), without building a full dict per row."""
-    if model not in _DEFAULTS:
-        _row(model, {})
-    constant, fresh = _DEFAULTS[model]
-    fresh_fields = {f.attname: f for f in fresh}
-    columns = []
-    for name, _how in plan.fields:
-        field = fresh_fields.get(name)
-        if field is None:
-            default = constant[name]
-            columns.append([row.get(name, default) for row in rows])
-        else:
-            columns.append([row[name] if name in row else field.get_default() for row in rows])
-    return columns
-
-
-def _insert_sqlite(connection, plan: "_InsertPlan", values: list[tuple], returning: bool):
-    """SQLite, a batch: the multi-row INSERT written with the driver's own `?` placeholders
-    and run on its own cursor. Django's cursor would rewrite every `%s` of a statement of up
-    to 32,766 parameters with a regular expression (≈1 ms a statement, a dozen statements a
-    batch); the rows and their adapted values are the same."""
-    ids: list[int] = []
-    connection.ensure_connection()
-    cursor = connection.connection.cursor()
-    # Errors come out as Django's (IntegrityError, …), as from Django's cursor: callers retry on
-    # them.
-    with connection.wrap_database_errors:
-        try:
-            for start in range(0, len(values), plan.per_statement):
-                chunk = values[start : start + plan.per_statement]
-                cursor.execute(
-                    _qmark_statement(plan, len(chunk), returning),
-                    [v for row in chunk for v in row],
-                )
-                if returning:
-                    ids.extend(r[0] for r in cursor.fetchall())
-        finally:
-            cursor.close()
-    return ids
-
-
-_QMARK_STATEMENTS: dict = {}
-
-
-def _qmark_statement(plan: "_InsertPlan", rows: int, returning: bool) -> str:
-    """The statement for `rows` rows; kept only for a full chunk (the common one) and for the
-    few rows of a single capture, so a million-row import holds one statement per table, not
-    one per row count it met."""
-    key = (plan.head, returning, rows)
-    sql = _QMARK_STATEMENTS.get(key)
-    if sql is None:
-        one = plan.one.replace("%s", "?")
-        sql = plan.head + ", ".join([one] * rows) + (plan.returning if returning else "")
-        if rows == plan.per_statement or rows <= 8:
-            _QMARK_STATEMENTS[key] = sql
-    return sql
-
-
 # What a repeat capture changes on a stored lead (`_touch`): written back in one statement.
 # The columns a re-score writes.
 SCORE_FIELDS = ("fit_score", "engagement_score", "score", "score_parts")
@@ -689,197 +520,16 @@ TOUCHED_FIELDS = (
 )
 
 
-def _update(model, objs: list, fields: tuple[str, ...]) -> None:
-    """Write `fields` of model instances back, each value adapted as `Model.save()` adapts it:
-    one prepared UPDATE by primary key, executed for every instance (executemany). What
-    `bulk_update` writes, without its CASE WHEN per field per row (≈4 ms a lead to build)."""
-    if not objs:
-        return
-    connection = connections[db_router.db_for_write(model)]
-    meta = model._meta
-    quote = connection.ops.quote_name
-    targets = [meta.get_field(name) for name in fields]
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET "
-        + ", ".join(f"{quote(f.column)} = %s" for f in targets)
-        + f" WHERE {quote(meta.pk.column)} = %s"
-    )
-    columns = [
-        _adapt([getattr(obj, f.attname) for obj in objs], _how(f, connection), connection)
-        for f in targets
-    ]
-    columns.append([obj.pk for obj in objs])
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, list(zip(*columns, strict=True)))
-
-
-@dataclass(frozen=True)
-class _InsertPlan:
-    fields: list[tuple[str, tuple]]  # (attname, how to adapt its values)
-    head: str
-    one: str
-    returning: str
-    per_statement: int
-    copy: str  # PostgreSQL: COPY … FROM STDIN for many rows ("" elsewhere)
-    next_ids: str
-
-
-_INSERT_PLANS: dict = {}
-
-
-def _insert_plan(model, connection) -> _InsertPlan:
-    key = (model, connection.alias)
-    if key not in _INSERT_PLANS:
-        meta = model._meta
-        fields = [f for f in meta.concrete_fields if f is not meta.pk]
-        quote = connection.ops.quote_name
-        table, pk = quote(meta.db_table), quote(meta.pk.column)
-        columns = ", ".join(quote(f.column) for f in fields)
-        postgres = connection.vendor == "postgresql"
-        _INSERT_PLANS[key] = _InsertPlan(
-            fields=[(f.attname, _how(f, connection)) for f in fields],
-            head=f"INSERT INTO {table} ({columns}) VALUES ",
-            one="(" + ", ".join(["%s"] * len(fields)) + ")",
-            returning=f" RETURNING {pk}",
-            per_statement=max(1, min(1000, _max_params(connection) // len(fields))),
-            copy=f"COPY {table} ({{}}{columns}) FROM STDIN" if postgres else "",
-            next_ids=(
-                f"SELECT nextval(pg_get_serial_sequence('{table}', '{meta.pk.column}')) "
-                "FROM generate_series(1, %s)"
-            ),
-        )
-    return _INSERT_PLANS[key]
-
-
-def _copy(connection, plan: _InsertPlan, columns: list[list], returning: bool) -> list[int]:
-    """PostgreSQL, many rows: COPY, the bulk-load path, formats rows in psycopg's C code and
-    plans nothing per row (a multi-row INSERT or UNNEST spends ~4x the CPU quoting values).
-    New ids are drawn from the table's sequence first, in order, when asked for. COPY goes to
-    the driver's own cursor, so Django's query wrappers see only the id query."""
-    ids: list[int] = []
-    pk = ""
-    with connection.cursor() as cursor:
-        if returning:
-            cursor.execute(plan.next_ids, [len(columns[0])])
-            ids = [r[0] for r in cursor.fetchall()]
-            columns = [ids, *columns]
-            pk = plan.returning.removeprefix(" RETURNING ") + ", "
-        with cursor.cursor.copy(plan.copy.format(pk)) as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
-    return ids
-
-
-def _how(field, connection) -> tuple:
-    prep = field.get_db_prep_save
-    plain = _PLAIN_TYPES.get(field.get_internal_type())
-    if plain is not None:
-        return ("plain", prep, plain)
-    if isinstance(field, models.JSONField):
-        return ("json", prep, {dict: prep({}, connection), list: prep([], connection)})
-    if isinstance(field, models.DateTimeField):
-        return ("moment", prep, None)
-    return ("other", prep, None)
-
-
-_ONE_ADAPTERS: dict = {}
-
-
-def _one_adapters(plan: "_InsertPlan", connection) -> list[tuple[str, object]]:
-    """(attname, `_adapt` for one value) per column of a plan, made once per connection."""
-    key = (id(plan), id(connection))  # plans live as long as the process
-    found = _ONE_ADAPTERS.get(key)
-    if found is None or found[0] is not connection:
-        found = (connection, [(name, _one_adapter(how, connection)) for name, how in plan.fields])
-        _ONE_ADAPTERS[key] = found
-    return found[1]
-
-
-def _one_adapter(how: tuple, connection):
-    """`_adapt` for one value, bound to one connection (Django's connections are per thread,
-    so the moment remembered below is too)."""
-    kind, prep, extra = how
-    if kind == "plain":
-
-        def adapt(v):
-            return v if v is None or type(v) is extra else prep(v, connection)
-
-    elif kind == "json":
-        # As `_adapt`: a dict or list goes to the backend's JSON adapter without the field's
-        # chain of checks.
-        to_json, encoder = connection.ops.adapt_json_value, prep.__self__.encoder
-
-        def adapt(v):
-            if v is None:
-                return None
-            if type(v) in extra:
-                return to_json(v, encoder) if v else extra[type(v)]
-            return prep(v, connection)
-
-    elif kind == "moment":
-        # A capture's rows share its moment (created, updated, run at…): adapted once.
-        last = [None, None]
-
-        def adapt(v):
-            if v is None:
-                return None
-            if v is not last[0]:
-                last[:] = [v, prep(v, connection)]
-            return last[1]
-
-    else:
-
-        def adapt(v):
-            return prep(v, connection)
-
-    return adapt
-
-
-def _adapt(column: list, how: tuple, connection) -> list:
-    """One column's values as the driver gets them from `Model.save()`."""
-    kind, prep, extra = how
-    if kind == "plain":
-        return [v if v is None or type(v) is extra else prep(v, connection) for v in column]
-    if kind == "json":
-        # A dict or list is what JSONField.get_db_prep_save hands to the backend's
-        # adapt_json_value as it is: called directly, without the field's chain of checks.
-        to_json, encoder = connection.ops.adapt_json_value, prep.__self__.encoder
-        out = []
-        for v in column:
-            if v is None:
-                out.append(None)
-            elif type(v) in extra:
-                out.append(to_json(v, encoder) if v else extra[type(v)])
-            else:
-                out.append(prep(v, connection))
-        return out
-    if kind == "moment":
-        # A batch's rows share their capture moment: adapt each distinct moment once.
-        seen: dict = {}
-        for v in column:
-            if v is not None and v not in seen:
-                seen[v] = prep(v, connection)
-        return [None if v is None else seen[v] for v in column]
-    return [prep(v, connection) for v in column]
-
-
-def _max_params(connection) -> int:
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        connection.ensure_connection()
-        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return connection.features.max_query_params or 65535
-
-
 def _insert_new(new_leads: list[_NewLead]) -> None:
-    ids = _insert(Lead, [new.values for new in new_leads], returning=True)
+    ids = insert_rows(Lead, [new.values for new in new_leads], returning=True)
     for new, pk in zip(new_leads, ids, strict=True):
         new.values["id"] = pk
 
 
 def _insert_events(pairs: list[tuple[int, list[dict]]]) -> None:
-    _insert(Event, [{**event, "lead_id": lead_id} for lead_id, events in pairs for event in events])
+    insert_rows(
+        Event, [{**event, "lead_id": lead_id} for lead_id, events in pairs for event in events]
+    )
 
 
 # The rules every capture applies, cached per process. A change is noticed by a token that
@@ -1027,13 +677,13 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             lead_id = new.values["id"]
             events = _created_events(new.values, channel, now, actor)
             if new.similar:
-                queue_reviews([(lead_id, new.similar)], now=now)
+                queue_reviews([(lead_id, new.similar)], now=now, new_leads=True)
                 if (review := _review_event(new.values, new.similar, now)) is not None:
                     events.append(review)
             jobs = _notify_jobs([new.values], now)
             # Its timeline, its blocking keys (so the next capture finds it) and its outbox
             # jobs: one statement on PostgreSQL.
-            ids = _insert_together(
+            ids = insert_together(
                 [
                     (Event, [{**event, "lead_id": lead_id} for event in events]),
                     (LeadKey, key_rows([new.values], [new.keys])),
@@ -1139,10 +789,10 @@ def _file_new(news: list[_NewLead], now: datetime, batch_ids: list | None = None
     """In the capture's transaction: new leads' blocking keys (so the next capture finds
     them), and their review-band matches in the duplicate review queue, named on the
     timeline."""
-    _insert(LeadKey, key_rows([new.values for new in news], [new.keys for new in news]))
+    insert_rows(LeadKey, key_rows([new.values for new in news], [new.keys for new in news]))
     review = [(new.values["id"], new.similar) for new in news if new.similar]
     if review:
-        queue_reviews(review, batch_ids=batch_ids, now=now)
+        queue_reviews(review, batch_ids=batch_ids, now=now, new_leads=True)
         _insert_events(
             [
                 (new.values["id"], [event])
@@ -1249,7 +899,7 @@ def _capture_many(prepared, channel, actor, config, now):
             lead.keys = record_keys_of(lead_record(lead.values))
     _insert_new(new_leads)
     router.flush()
-    _update(Lead, list(touched.values()), TOUCHED_FIELDS)
+    update_rows(Lead, list(touched.values()), TOUCHED_FIELDS)
     _insert_events(
         [(lead.pk, lead_events) for lead, lead_events in events]
         + [
@@ -1264,7 +914,7 @@ def _capture_many(prepared, channel, actor, config, now):
         now,
         batch_ids=[x.values["id"] if isinstance(x, _NewLead) else x.pk for x in became],
     )
-    _insert(Job, _notify_jobs([new.values for new in new_leads], now))
+    insert_rows(Job, _notify_jobs([new.values for new in new_leads], now))
     return out
 
 

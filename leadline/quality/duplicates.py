@@ -34,6 +34,7 @@ from django.db.models import Q
 
 from leadline.core.choices import OPEN_STATUSES
 from leadline.core.clock import clock
+from leadline.core.rows import insert_rows
 from leadline.leads.models import Lead
 from leadline.quality.matching.blocking import record_keys as _rule_keys
 from leadline.quality.matching.compare import Frame, OrganisationComparison, Pairs
@@ -574,15 +575,20 @@ def queue_reviews(
     batch_ids: Sequence[int | None] | None = None,
     found_by: str = "capture",
     now: datetime | None = None,
+    new_leads: bool = False,
 ) -> int:
     """Open a review candidate for each (lead id, its matches) pair not decided before.
 
     ``batch_ids`` maps a match's ``batch_index`` to the id its record was stored under (None:
     not stored). A pair already in the queue, dismissed or merged is left as it is: "not a
     duplicate" is remembered. Returns the number of new candidates.
+
+    ``new_leads``: the lead ids were stored in this transaction (a capture's new leads), so no
+    pair of theirs can have been decided: the lookup of known pairs is skipped (a pair
+    another capture queued meanwhile still loses to the unique pair).
     """
     now = now or clock.now()
-    rows: dict[tuple[int, int], DuplicateCandidate] = {}
+    rows: dict[tuple[int, int], dict] = {}
     for lead_id, matches in items:
         for match in matches:
             other = match.lead_id
@@ -591,27 +597,31 @@ def queue_reviews(
             if other is None or other == lead_id:
                 continue
             a, b = sorted((lead_id, other))
-            if (a, b) in rows and rows[(a, b)].probability >= match.probability:
+            if (a, b) in rows and rows[(a, b)]["probability"] >= match.probability:
                 continue
-            rows[(a, b)] = DuplicateCandidate(
-                lead_a_id=a,
-                lead_b_id=b,
-                probability=match.probability,
-                match_weight=match.match_weight,
-                evidence=match.evidence,
-                found_by=found_by,
-                created_at=now,
-            )
+            rows[(a, b)] = {
+                "lead_a_id": a,
+                "lead_b_id": b,
+                "probability": match.probability,
+                "match_weight": match.match_weight,
+                "evidence": match.evidence,
+                "found_by": found_by,
+                "created_at": now,
+            }
     if not rows:
         return 0
-    known = set(
-        DuplicateCandidate.objects.filter(
-            lead_a_id__in={a for a, _ in rows}, lead_b_id__in={b for _, b in rows}
-        ).values_list("lead_a_id", "lead_b_id")
+    known = (
+        set()
+        if new_leads
+        else set(
+            DuplicateCandidate.objects.filter(
+                lead_a_id__in={a for a, _ in rows}, lead_b_id__in={b for _, b in rows}
+            ).values_list("lead_a_id", "lead_b_id")
+        )
     )
     fresh = [row for pair, row in rows.items() if pair not in known]
     # A concurrent capture may have queued the same pair since: the unique pair wins.
-    DuplicateCandidate.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
+    insert_rows(DuplicateCandidate, fresh, ignore_conflicts=True)
     return len(fresh)
 
 

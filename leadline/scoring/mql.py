@@ -64,7 +64,7 @@ def arrived(leads: list, now: datetime) -> int:
     The claim is an insert that does nothing on conflict and returns the rows it made: a lead
     the sweep (or another worker) already claimed is left alone. The action job is queued
     only for teams whose policy does something. Returns how many reached MQL."""
-    from leadline.intake.pipeline import _insert
+    from leadline.core.rows import insert_rows
     from leadline.leads.models import Event
 
     above = [lead for lead in leads if is_above(lead)]
@@ -83,7 +83,7 @@ def arrived(leads: list, now: datetime) -> int:
         won = {row[0] for row in cursor.fetchall()}
         reached = [lead for lead in above if lead.pk in won]
         acting = {team_id for (team_id,) in _acting_teams()}
-        _insert(
+        insert_rows(
             Event,
             [
                 {
