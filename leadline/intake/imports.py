@@ -32,7 +32,7 @@ from leadline.core.jobs import enqueue, handler
 from leadline.core.models import Campaign
 from leadline.intake import columns, tabular
 from leadline.intake.models import Import, ImportBatch, ImportIssue, ImportKind, ImportMapping
-from leadline.intake.pipeline import capture_batch, normalise
+from leadline.intake.pipeline import QUIET_CAPTURED, capture_batch, normalise
 from leadline.leads.models import Lead
 from leadline.quality.normalize import normalize_country, normalize_email
 
@@ -694,7 +694,12 @@ def _capture_rows(run: _Run, rows: list[_Row], now: datetime) -> dict[int, tuple
         # The pipeline drops what the screen missed (a phone impossible for its country…) and
         # says so in the result's errors: a row refused only for droppable fields is rare.
         results = capture_batch(
-            [r.data for r in pending], channel="import", actor=actor, now=now, refuse_on=CRITICAL
+            [r.data for r in pending],
+            channel="import",
+            actor=actor,
+            now=now,
+            refuse_on=CRITICAL,
+            quiet=True,
         )
         retry = []
         for row, result in zip(pending, results, strict=True):
@@ -914,40 +919,22 @@ def id_ranges(ids) -> list[list[int]]:
 
 
 def _record_batch(run: _Run, rows: list[_Row], outcomes: dict, now: datetime) -> None:
+    # Imported leads are not announced one by one (`capture_batch(quiet=True)`): the people on
+    # a list did not write to us, so no auto-response goes to them, and their owners get one
+    # digest when the import ends instead of an email per lead. Predictions and `lead.created`
+    # webhooks still run, per lead.
     created = [pk for pk, outcome in outcomes.values() if outcome == "created"]
     if created:
-        ranges = id_ranges(created)
         ImportBatch.objects.create(
             upload_id=run.imp.pk,
             first_row=rows[0].number,
-            created=ranges,
+            created=id_ranges(created),
             created_count=len(created),
             at=now,
         )
-        _quiet(ranges)
 
 
-def _quiet(ranges: list[list[int]]) -> None:
-    """Imported leads are not announced one by one: the people on a list did not write to us, so
-    no auto-response goes to them, and their owners get one digest when the import ends instead
-    of an email per lead. Predictions and `lead.created` webhooks still run, per lead."""
-    from leadline.core.models import Job
-
-    # The leads by their id ranges (a batch's new leads are one or a few): a thousand ids as
-    # parameters cost the ORM more than the two statements themselves. Ids other captures
-    # interleaved into many ranges go as a list (an OR of too many ranges is too deep for SQLite).
-    if len(ranges) <= 20:
-        leads = Q()
-        for first, last in ranges:
-            leads |= Q(lead_id__range=(first, last))
-    else:
-        leads = Q(lead_id__in=[pk for first, last in ranges for pk in range(first, last + 1)])
-    pending = Job.objects.filter(leads, status="pending")
-    pending.filter(kind="lead_captured").update(kind="import_lead_captured")
-    pending.filter(kind="notify_owner").delete()
-
-
-@handler("import_lead_captured", batch=True)
+@handler(QUIET_CAPTURED, batch=True)
 def announce_imported_leads(jobs: list, now: datetime) -> dict:
     """`lead_captured` for imported leads, less the auto-response: predictions, arrivals over
     the MQL line and `lead.created` webhooks, for a batch of them at once."""

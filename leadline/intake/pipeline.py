@@ -483,11 +483,18 @@ def _created_events(values: dict, channel: str, now: datetime, actor) -> list[di
     return events
 
 
-def _notify_jobs(leads: list[dict], now: datetime) -> list[dict]:
+# A quiet capture's new lead (a list import's): its fan-out without the owner's email and the
+# auto-response (the job's handler is in intake/imports.py).
+QUIET_CAPTURED = "import_lead_captured"
+
+
+def _notify_jobs(leads: list[dict], now: datetime, quiet: bool = False) -> list[dict]:
     # Outbox rows, done after commit, each retried on its own, so the capture transaction stays
     # short: the owner's email (what a person waits for: `capture()` has the web process send
     # it at once), and the rest of the fan-out (prediction, MQL, auto-response, webhooks), which
     # the worker does in batches.
+    if quiet:
+        return [_job(QUIET_CAPTURED, values, now) for values in leads]
     rows = []
     for values in leads:
         if values["owner_id"]:
@@ -706,6 +713,7 @@ def capture_batch(
     actor=None,
     now: datetime | None = None,
     refuse_on: Collection[str] | None = None,
+    quiet: bool = False,
 ) -> list[CaptureResult | DomainError]:
     """Capture many leads in one short transaction; each item gets its own result or error.
 
@@ -717,6 +725,10 @@ def capture_batch(
     item; the other bad fields are dropped, the item captured without them, and its result's
     `errors` says what was dropped and why (a list import keeps a row with a malformed phone
     and reports the phone).
+
+    `quiet`: the new leads are not announced one by one — no owner email, no auto-response
+    (the people on a purchased list did not write to us; their owners get one digest when the
+    import ends); predictions, MQL arrivals and webhooks still run for each.
     """
     now = now or clock.now()
     config = capture_config()
@@ -756,7 +768,7 @@ def capture_batch(
         _find_similar([new for *_, new in items], config)
         try:
             with write_turn(), transaction.atomic():
-                for index, result in _capture_many(items, channel, actor, config, now):
+                for index, result in _capture_many(items, channel, actor, config, now, quiet):
                     results[index] = result
             break
         except IntegrityError:
@@ -826,7 +838,7 @@ def _scored_new(clean: dict, campaign, config: CaptureConfig, now: datetime) -> 
     return new
 
 
-def _capture_many(prepared, channel, actor, config, now):
+def _capture_many(prepared, channel, actor, config, now, quiet=False):
     rules = config.scoring
     external = [c["external_id"] for _, c, _, _ in prepared if c["external_id"]]
     known_external = (
@@ -914,7 +926,7 @@ def _capture_many(prepared, channel, actor, config, now):
         now,
         batch_ids=[x.values["id"] if isinstance(x, _NewLead) else x.pk for x in became],
     )
-    insert_rows(Job, _notify_jobs([new.values for new in new_leads], now))
+    insert_rows(Job, _notify_jobs([new.values for new in new_leads], now, quiet))
     return out
 
 
