@@ -258,15 +258,24 @@ class IdempotencyKey(models.Model):
 class Event(models.Model):
     """The append-only timeline: every capture, score, assignment, touch and transition."""
 
-    lead = models.ForeignKey(Lead, models.CASCADE, related_name="events")
+    # Indexed by (lead, at) below, which also serves lookups by lead alone; the actor only
+    # where there is one (most events are the system's). Every capture writes four events.
+    lead = models.ForeignKey(Lead, models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=40)
     at = models.DateTimeField()
-    actor = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        User, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     summary = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["lead", "at"], name="event_lead_at")]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="event_lead_at"),
+            models.Index(
+                fields=["actor"], name="event_actor", condition=models.Q(actor__isnull=False)
+            ),
+        ]
         ordering = ["-at", "-id"]
 
 

@@ -56,8 +56,10 @@ class DuplicateCandidate(models.Model):
     The pair is stored once, lower id first; a dismissed pair is never proposed again.
     """
 
-    lead_a = models.ForeignKey("leads.Lead", models.CASCADE, related_name="+")
-    lead_b = models.ForeignKey("leads.Lead", models.CASCADE, related_name="+")
+    # Indexes: lead_a by the unique pair (lead_a first), lead_b by its own below; the verdict's
+    # user and merge only where set (a capture can queue a pair or two for every lead).
+    lead_a = models.ForeignKey("leads.Lead", models.CASCADE, related_name="+", db_index=False)
+    lead_b = models.ForeignKey("leads.Lead", models.CASCADE, related_name="+", db_index=False)
     probability = models.FloatField()
     match_weight = models.FloatField(default=0)
     evidence = models.JSONField(default=list, blank=True, help_text="[{field, level, weight}]")
@@ -67,9 +69,16 @@ class DuplicateCandidate(models.Model):
     found_by = models.CharField(max_length=20, default="capture", help_text="capture or scan")
     created_at = models.DateTimeField(default=dj_timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_by = models.ForeignKey(
+        User, models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     merge = models.ForeignKey(
-        "MergeRecord", models.SET_NULL, null=True, blank=True, related_name="candidates"
+        "MergeRecord",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="candidates",
+        db_index=False,
     )
 
     objects = CandidateQuerySet.as_manager()
@@ -79,6 +88,14 @@ class DuplicateCandidate(models.Model):
         indexes = [
             models.Index(fields=["status", "-probability"], name="candidate_queue"),
             models.Index(fields=["lead_b"], name="candidate_lead_b"),
+            models.Index(
+                fields=["decided_by"],
+                name="candidate_decided_by",
+                condition=Q(decided_by__isnull=False),
+            ),
+            models.Index(
+                fields=["merge"], name="candidate_merge", condition=Q(merge__isnull=False)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["lead_a", "lead_b"], name="candidate_pair"),
