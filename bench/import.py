@@ -415,6 +415,56 @@ def step_delete_floor() -> None:
         cursor.execute("ANALYZE" if connection.vendor == "postgresql" else "PRAGMA optimize")
 
 
+WRITTEN = ("leads_lead", "leads_event", "quality_leadkey", "core_job")
+
+
+def step_writes(existing: int) -> None:
+    """SQLite: the rows Leadline's import wrote (its new leads, their timeline events, blocking
+    keys and outbox jobs) written again by SQLite alone — INSERT … SELECT into empty copies of
+    the same tables with the same indexes, the stored leads copied in first, 1,000 leads a
+    transaction as the import commits — so no Python runs per row. Prints that CPU time: what
+    the import's writes cost before any parsing, normalising, scoring, routing or matching."""
+    import sqlite3
+
+    source = Path(os.environ["LEADLINE_DATA_DIR"]) / "leadline.sqlite3"
+    copy = source.with_name("writes-alone.sqlite3")
+    copy.unlink(missing_ok=True)
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute(f"ATTACH '{source}' AS s")
+    db.execute(f"ATTACH '{copy}' AS w")
+    db.execute("PRAGMA w.journal_mode=WAL")
+    db.execute("PRAGMA w.synchronous=NORMAL")
+    for table in WRITTEN:
+        rows = db.execute(
+            "SELECT sql FROM s.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+            "ORDER BY type DESC",  # the table before its indexes
+            [table],
+        ).fetchall()
+        for (sql,) in rows:
+            sql = re.sub(r'^CREATE (UNIQUE )?(TABLE|INDEX) "?(\w+)"?', r'CREATE \1\2 w."\3"', sql)
+            db.execute(re.sub(r'REFERENCES "\w+" \("\w+"\) DEFERRABLE INITIALLY DEFERRED', "", sql))
+    db.execute(f"INSERT INTO w.leads_lead SELECT * FROM s.leads_lead WHERE id <= {existing}")
+    ids = [
+        r[0] for r in db.execute(f"SELECT id FROM s.leads_lead WHERE id > {existing} ORDER BY id")
+    ]
+    written = dict.fromkeys(WRITTEN, 0)
+    start = time.process_time()
+    for at in range(0, len(ids), 1000):
+        first, last = ids[at], ids[min(at + 999, len(ids) - 1)]
+        db.execute("BEGIN")
+        for table in WRITTEN:
+            column = "id" if table == "leads_lead" else "lead_id"
+            written[table] += db.execute(
+                f"INSERT INTO w.{table} SELECT * FROM s.{table} "
+                f"WHERE {column} BETWEEN {first} AND {last}"
+            ).rowcount
+        db.execute("COMMIT")
+    cpu = time.process_time() - start
+    db.close()
+    copy.unlink(missing_ok=True)
+    print(cpu, " ".join(f"{n}" for n in written.values()))
+
+
 # --- orchestration ------------------------------------------------------------------------------
 
 
@@ -559,8 +609,20 @@ def bench_engine(engine: str, path: Path, args, work: Path) -> dict:
         f"load {ours_load:.2f}\n    {summary}",
         flush=True,
     )
+    writes = None
+    if engine == "sqlite":
+        out = run_step(env, me, "--step", "writes", "--existing", str(args.existing)).out.split()
+        writes = float(out[0])
+        leads, events, keys, jobs = map(int, out[1:])
+        print(
+            f"  its new leads' writes alone (SQLite, no Python per row: {leads:,} leads, "
+            f"{events:,} events, {keys:,} blocking keys, {jobs:,} jobs): {writes:.1f}s CPU = "
+            f"{writes / floor.cpu:.2f}x the floor's CPU",
+            flush=True,
+        )
     return {
         "engine": engine,
+        "writes": writes,
         "ours": ours,
         "ours_server": ours_server,
         "floor": floor,
@@ -592,6 +654,7 @@ def main() -> None:
             "floor": lambda: step_floor(Path(args.file)),
             "count": step_count,
             "delete-floor": step_delete_floor,
+            "writes": lambda: step_writes(args.existing),
         }[args.step]()
         return
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
