@@ -103,21 +103,30 @@ def insert_together(parts: list[tuple[type, list[dict]]]) -> list[int]:
     """A few rows for each of several tables, the last table's new ids returned. On
     PostgreSQL one statement — every INSERT but the last a data-modifying WITH clause — so a
     single capture pays one round trip and one statement's overhead instead of one per table;
-    elsewhere, and for more than a few rows, one `insert_rows` per table."""
+    elsewhere, and for more than a few rows, one `insert_rows` per table.
+
+    PostgreSQL: a part whose rows carry their own primary key (drawn with `next_ids`) is
+    inserted with it, so rows of other parts can refer to it in the same statement."""
     parts = [(model, rows) for model, rows in parts if rows]
     if not parts:
         return []
     connection = connections[db_router.db_for_write(parts[-1][0])]
-    if connection.vendor != "postgresql" or len(parts) == 1 or max(len(r) for _m, r in parts) > 20:
+    own_ids = [rows[0].get(model._meta.pk.attname) is not None for model, rows in parts]
+    if connection.vendor != "postgresql":
+        if any(own_ids):
+            raise ValueError("rows with their own ids go in one PostgreSQL statement only")
+    if connection.vendor != "postgresql" or (
+        not any(own_ids) and (len(parts) == 1 or max(len(r) for _m, r in parts) > 20)
+    ):
         for model, rows in parts[:-1]:
             insert_rows(model, rows)
         return insert_rows(parts[-1][0], parts[-1][1], returning=True)
     clauses, params = [], []
-    for model, rows in parts:
-        plan = _insert_plan(model, connection)
+    for (model, rows), with_pk in zip(parts, own_ids, strict=True):
+        plan = _insert_plan(model, connection, with_pk=with_pk)
         cells = _one_adapters(plan, connection)
         for row in rows:
-            full = row if len(row) > len(plan.fields) else new_row(model, row)
+            full = row if len(row) >= len(plan.fields) else new_row(model, row)
             params.extend([adapt(full[name]) for name, adapt in cells])
         clauses.append(plan.head + ", ".join([plan.one] * len(rows)))
     sql = (
@@ -127,6 +136,15 @@ def insert_together(parts: list[tuple[type, list[dict]]]) -> list[int]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return [r[0] for r in cursor.fetchall()]
+
+
+def next_ids(model, n: int) -> list[int]:
+    """PostgreSQL: n new primary keys drawn from the table's sequence, in order (for rows
+    `insert_together` writes with the rows that refer to them)."""
+    connection = connections[db_router.db_for_write(model)]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_plan(model, connection).next_ids, [n])
         return [r[0] for r in cursor.fetchall()]
 
 
@@ -229,11 +247,13 @@ class _InsertPlan:
 _INSERT_PLANS: dict = {}
 
 
-def _insert_plan(model, connection, ignore_conflicts: bool = False) -> _InsertPlan:
-    key = (model, connection.alias, ignore_conflicts)
+def _insert_plan(
+    model, connection, ignore_conflicts: bool = False, with_pk: bool = False
+) -> _InsertPlan:
+    key = (model, connection.alias, ignore_conflicts, with_pk)
     if key not in _INSERT_PLANS:
         meta = model._meta
-        fields = [f for f in meta.concrete_fields if f is not meta.pk]
+        fields = [f for f in meta.concrete_fields if with_pk or f is not meta.pk]
         quote = connection.ops.quote_name
         table, pk = quote(meta.db_table), quote(meta.pk.column)
         columns = ", ".join(quote(f.column) for f in fields)

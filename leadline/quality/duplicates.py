@@ -587,6 +587,35 @@ def queue_reviews(
     pair of theirs can have been decided: the lookup of known pairs is skipped (a pair
     another capture queued meanwhile still loses to the unique pair).
     """
+    rows = review_rows(items, batch_ids=batch_ids, found_by=found_by, now=now)
+    if not rows:
+        return 0
+    known = (
+        set()
+        if new_leads
+        else set(
+            DuplicateCandidate.objects.filter(
+                lead_a_id__in={r["lead_a_id"] for r in rows},
+                lead_b_id__in={r["lead_b_id"] for r in rows},
+            ).values_list("lead_a_id", "lead_b_id")
+        )
+    )
+    fresh = [row for row in rows if (row["lead_a_id"], row["lead_b_id"]) not in known]
+    # A concurrent capture may have queued the same pair since: the unique pair wins.
+    insert_rows(DuplicateCandidate, fresh, ignore_conflicts=True)
+    return len(fresh)
+
+
+def review_rows(
+    items: Iterable[tuple[int, Sequence[Match]]],
+    *,
+    batch_ids: Sequence[int | None] | None = None,
+    found_by: str = "capture",
+    now: datetime | None = None,
+) -> list[dict]:
+    """The DuplicateCandidate rows `queue_reviews` would write for these pairs (lower id
+    first, one row per pair with its highest probability), before any check of pairs already
+    decided: a capture's new lead, written with them in one statement, has none."""
     now = now or clock.now()
     rows: dict[tuple[int, int], dict] = {}
     for lead_id, matches in items:
@@ -608,21 +637,7 @@ def queue_reviews(
                 "found_by": found_by,
                 "created_at": now,
             }
-    if not rows:
-        return 0
-    known = (
-        set()
-        if new_leads
-        else set(
-            DuplicateCandidate.objects.filter(
-                lead_a_id__in={a for a, _ in rows}, lead_b_id__in={b for _, b in rows}
-            ).values_list("lead_a_id", "lead_b_id")
-        )
-    )
-    fresh = [row for pair, row in rows.items() if pair not in known]
-    # A concurrent capture may have queued the same pair since: the unique pair wins.
-    insert_rows(DuplicateCandidate, fresh, ignore_conflicts=True)
-    return len(fresh)
+    return list(rows.values())
 
 
 def dismiss(candidate: DuplicateCandidate, by=None, *, now: datetime | None = None):
