@@ -107,14 +107,23 @@ def _lead_id(lead) -> int | None:
 
 def _features(record: dict) -> dict[str, str | None]:
     """The matcher's features of a ``lead_record`` (feature name -> value; not to be changed),
-    remembered for the last RECORD_MEMO_SIZE distinct records: the stored leads a capture is
-    compared with are often the ones the last captures met."""
+    remembered for the records met lately: the stored leads a capture is compared with are
+    often the ones the last captures met (the namesakes of a common name, a big company's
+    people). Two generations of RECORD_MEMO_SIZE records: when the current one fills, it
+    becomes the previous one, whose records come back into the current one as they are met
+    again — so the records in use survive a turnover (a single memo emptied when full forgot
+    them all at once, every few batches of a large import)."""
+    global _RECORD_MEMO_PREVIOUS
     key = tuple(record.values())
     got = _RECORD_MEMO.get(key)
     if got is None:
+        got = _RECORD_MEMO_PREVIOUS.get(key)
+        if got is None:
+            got = _record_features(record)
         if len(_RECORD_MEMO) >= RECORD_MEMO_SIZE:
+            _RECORD_MEMO_PREVIOUS = _RECORD_MEMO.copy()
             _RECORD_MEMO.clear()
-        got = _RECORD_MEMO[key] = _record_features(record)
+        _RECORD_MEMO[key] = got
     return got
 
 
@@ -159,6 +168,7 @@ FEATURE_MEMO_SIZE = 50_000
 _FEATURE_MEMO: dict[str, dict] = {}
 RECORD_MEMO_SIZE = 20_000
 _RECORD_MEMO: dict[tuple, dict] = {}
+_RECORD_MEMO_PREVIOUS: dict[tuple, dict] = {}
 _UNSEEN = object()
 
 
