@@ -141,6 +141,28 @@ def test_a_batch_is_matched_with_one_key_query_and_with_itself(
     assert [(m.lead_id, m.batch_index) for m in found[2]] == [(None, 1)]
 
 
+def test_matches_are_the_same_however_often_the_feature_memo_turns_over(workspace, monkeypatch):
+    """The features of records met lately are remembered in two generations; a memo of two
+    records, turning over at every lookup, finds what a fresh process finds."""
+    from leadline.quality import duplicates
+
+    dana, fox = stored(DANA), stored(FOX)
+    lookups = [DANA_AGAIN, FOX, {**DANA, "email": "dana@gmail.com"}, DANA_AGAIN, FOX] * 2
+
+    def found():
+        return [
+            [(m.lead_id, m.decision, round(m.probability, 9)) for m in matches]
+            for matches in (find_duplicates_batch([x], within_batch=False)[0] for x in lookups)
+        ]
+
+    expected = found()
+    assert expected[0][0][0] == dana.pk and any(m[0] == fox.pk for m in expected[1])
+    monkeypatch.setattr(duplicates, "RECORD_MEMO_SIZE", 2)
+    monkeypatch.setattr(duplicates, "_RECORD_MEMO", {})
+    monkeypatch.setattr(duplicates, "_RECORD_MEMO_PREVIOUS", {})
+    assert found() == expected
+
+
 def test_a_shared_switchboard_brings_a_bounded_number_of_candidates(workspace):
     leads = Lead.objects.bulk_create(
         Lead(first_name=f"Agent{i}", last_name=f"Number{i}", phone_e164="+12025550143")
