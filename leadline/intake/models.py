@@ -331,9 +331,10 @@ class EngagementEvent(models.Model):
 
 class ConfigVersion(models.Model):
     """One row whose token changes, by database triggers, whenever a table the capture
-    pipeline caches per process changes (scoring rules and groups, routing rules, team names,
-    SLA policies, match settings and models, user names): each capture reads it in one
-    primary-key lookup instead of the configuration itself. See `leadline.intake.watch`."""
+    pipeline caches per process changes (scoring rules and groups, routing rules, teams and
+    their memberships but not the turn state, SLA policies, match settings and models, users):
+    each capture reads it in one primary-key lookup instead of the configuration itself. See
+    `leadline.intake.watch`."""
 
     token = models.CharField(max_length=40)
 

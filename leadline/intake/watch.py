@@ -1,7 +1,8 @@
 """A change token for the configuration every capture applies.
 
 The capture pipeline keeps the scoring rules, routing rules, SLA policies and the duplicate
-matcher in a per-process cache (`pipeline.capture_config`). Whichever process, admin page,
+matcher in a per-process cache (`pipeline.capture_config`), and routing each team's row and active
+reps (`routing.assign`; only the turn state moves with every lead). Whichever process, admin page,
 migration or raw UPDATE changes one of the tables they come from, triggers in the database set
 `ConfigVersion.token` to a fresh random value in the same transaction, so the next capture in
 every process sees another token and loads the configuration again. A random token, not a
@@ -14,6 +15,11 @@ table's triggers when a migration rebuilds the table, and installing them again 
 
 from django.contrib.auth import get_user_model
 
+
+class AllBut(tuple):
+    """Every column but these (those that move with every lead, or every login)."""
+
+
 # (app label, model name, the columns whose change matters; None = every column)
 WATCHED = [
     ("scoring", "ScoringRule", None),
@@ -21,21 +27,33 @@ WATCHED = [
     ("routing", "RoutingRule", None),
     ("routing", "SlaPolicy", None),
     ("routing", "Absence", None),
-    ("core", "Team", ("name", "is_default")),  # not rr_counter: that moves with every lead
+    # Not the turn state: rr_counter and rr_position/assigned_count move with every lead.
+    ("core", "Team", AllBut(("rr_counter",))),
+    ("core", "Membership", AllBut(("rr_position", "assigned_count"))),
     ("quality", "MatchSettings", None),
     ("quality", "MatchModelVersion", ("is_active",)),
 ]
+# Users: rule owners' and reps' names, who is active, the owner row a capture hands back.
+USER_FIELDS = AllBut(("last_login",))
+VENDORS = ("sqlite", "postgresql")  # the engines the triggers are made for
 FUNCTION = "leadline_config_changed"
+
+
+def _columns(meta, fields) -> list[str] | None:
+    if fields is None:
+        return None
+    if isinstance(fields, AllBut):
+        return [f.column for f in meta.concrete_fields if f.name not in fields]
+    return [meta.get_field(f).column for f in fields]
 
 
 def _tables(apps) -> list[tuple[str, list[str] | None]]:
     out = []
     for label, name, fields in WATCHED:
         meta = apps.get_model(label, name)._meta
-        columns = [meta.get_field(f).column for f in fields] if fields else None
-        out.append((meta.db_table, columns))
+        out.append((meta.db_table, _columns(meta, fields)))
     user = get_user_model()._meta
-    out.append((user.db_table, [user.get_field(user.model.USERNAME_FIELD).column]))  # rule owners
+    out.append((user.db_table, _columns(user, USER_FIELDS)))
     return out
 
 

@@ -9,15 +9,20 @@ Turn state lives in the database (Team.rr_counter is the rotation's virtual time
 Membership.rr_position each rep's next turn — stride scheduling, so weights are exact) and the
 team row is locked while choosing: fairness survives restarts, and two simultaneous captures
 never pick the same "next" rep.
+
+Everything else about a team and its reps (who is an active rep, weights, caps, hours, names) is
+cached per process, checked against the configuration's change token (`leadline.intake.watch`),
+which the statement taking the team lock reads too: under the lock, routing reads only the
+turn state, as plain rows.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connections, transaction
 from django.db import router as db_router
-from django.db.models import Count
+from django.db.models import Count, Subquery
 
 from leadline.core.calendar import BusinessCalendar
 from leadline.core.choices import OPEN_STATUSES, Role
@@ -40,25 +45,79 @@ class Assignment:
     owner: object = None  # the owner's user row when routing already loaded it
 
 
+@dataclass(frozen=True, slots=True)
+class Rep:
+    """An active rep of a team, without the turn state (shared by every router of the process:
+    read only)."""
+
+    pk: int  # the membership's
+    user_id: int
+    user: object  # the user row
+    name: str
+    weight: int
+    daily_cap: int | None
+    open_cap: int | None
+    timezone: str
+    day_start: time | None
+    day_end: time | None
+    work_days: list[int] | None
+
+    @classmethod
+    def of(cls, m: Membership) -> "Rep":
+        return cls(
+            m.pk,
+            m.user_id,
+            m.user,
+            m.user.get_username(),
+            m.weight,
+            m.daily_cap,
+            m.open_cap,
+            m.timezone,
+            m.day_start,
+            m.day_end,
+            m.work_days,
+        )
+
+
+@dataclass(slots=True)
+class _Turn:
+    """A rep's place in the rotation, as read under the team lock (one router's own copy)."""
+
+    rep: Rep
+    rr_position: int
+    assigned_count: int
+
+
+@dataclass(frozen=True)
+class _TeamFacts:
+    team: Team  # the row as cached: read only, and its rr_counter is not kept up to date
+    reps: dict[int, Rep]  # by membership id
+
+
 @dataclass
 class _TeamState:
     team: Team
-    reps: list[Membership] = field(default_factory=list)
+    counter: int  # the team's rr_counter, read under the lock
+    reps: list[_Turn] = field(default_factory=list)  # in turn order
     open_counts: dict[int, int] = field(default_factory=dict)
     today_counts: dict[int, int] = field(default_factory=dict)
     away: dict[int, Absence] = field(default_factory=dict)
     dirty: bool = False
-    moved: dict[int, Membership] = field(default_factory=dict)  # reps whose turn changed
+    moved: dict[int, _Turn] = field(default_factory=dict)  # reps whose turn changed
 
 
-_LOCKED_TEAM = Prepared(lambda pk: Team.objects.select_for_update().filter(pk=pk), Team._meta.pk)
 _REPS = Prepared(
+    lambda team_id: Membership.objects.filter(
+        team_id=team_id, role=Role.REP, is_active=True, user__is_active=True
+    ).select_related("user"),
+    Membership._meta.get_field("team"),
+)
+# The turn state of a team's active reps, in turn order (rows, not models: read for every lead).
+_TURNS = Prepared(
     lambda team_id: (
-        Membership.objects.filter(
-            team_id=team_id, role=Role.REP, is_active=True, user__is_active=True
-        )
-        .select_related("user")
+        Membership.objects.filter(team_id=team_id, role=Role.REP, is_active=True)
         .order_by("rr_position", "id")
+        .values_list("id", "rr_position", "assigned_count")
     ),
     Membership._meta.get_field("team"),
 )
@@ -76,6 +135,52 @@ _AWAY = Prepared(
     Absence._meta.get_field("starts_at"),
     Absence._meta.get_field("ends_at"),
 )
+
+
+_TEAM: list = []
+
+
+def _team_row(lock: bool) -> Prepared:
+    """The team's (rr_counter, configuration token), its row locked unless `lock` is false."""
+    if not _TEAM:
+        from leadline.intake.models import ConfigVersion
+
+        token = Subquery(ConfigVersion.objects.filter(pk=1).values("token"))
+
+        def build(locked: bool):
+            teams = Team.objects.select_for_update() if locked else Team.objects.all()
+            return lambda pk: (
+                teams.filter(pk=pk).annotate(token=token).values_list("rr_counter", "token")
+            )
+
+        _TEAM[:] = [Prepared(build(False), Team._meta.pk), Prepared(build(True), Team._meta.pk)]
+    return _TEAM[lock]
+
+
+# The teams' facts by database: (the configuration token they were read under, by team id).
+_FACTS: dict[str, tuple[str, dict[int, _TeamFacts]]] = {}
+
+
+def _team_facts(pk: int, token: str | None) -> _TeamFacts:
+    """A team's row and active reps: cached under the token that was current when they were
+    read (a token that triggers replace whenever a membership, a user or a team changes)."""
+    from leadline.intake import watch
+
+    using = db_router.db_for_read(Membership)
+    if token is None or connections[using].vendor not in watch.VENDORS:
+        return _read_facts(pk)  # no token (a flushed database) or no triggers: read each time
+    cached = _FACTS.get(using)
+    if cached is None or cached[0] != token:
+        cached = _FACTS[using] = (token, {})
+    facts = cached[1].get(pk)
+    if facts is None:
+        # Read after the token, so never older than it.
+        facts = cached[1][pk] = _read_facts(pk)
+    return facts
+
+
+def _read_facts(pk: int) -> _TeamFacts:
+    return _TeamFacts(Team.objects.get(pk=pk), {m.pk: Rep.of(m) for m in _REPS(pk)})
 
 
 _COUNTS: list = []
@@ -112,11 +217,11 @@ def _counts() -> list[Prepared]:
     return _COUNTS
 
 
-def stride(member: Membership) -> int:
+def stride(member: Membership | Rep) -> int:
     return STRIDE // max(1, member.weight)
 
 
-def rep_available(member: Membership, team: Team, now: datetime) -> bool:
+def rep_available(member: Membership | Rep, team: Team, now: datetime) -> bool:
     """Inside the rep's own working hours (reps without their own hours are always available)."""
     if not (member.day_start and member.day_end):
         return True
@@ -161,32 +266,38 @@ class Router:
 
     def _state(self, team: Team) -> _TeamState:
         if team.pk not in self._teams:
-            if self.dry_run:
-                locked = Team.objects.get(pk=team.pk)
-                locked.rr_counter = 0
-            else:
-                found = _LOCKED_TEAM(team.pk)
-                if not found:
-                    raise Team.DoesNotExist(f"team {team.pk} no longer exists")
-                locked = found[0]
-            reps = _REPS(locked.pk)
-            state = _TeamState(locked, reps)
-            if self.dry_run:
-                for member in reps:
-                    member.rr_position = 0
-            else:
-                self._load_counts(state)
-            self._teams[team.pk] = state
+            self._teams[team.pk] = self._read_state(team.pk)
         return self._teams[team.pk]
 
+    def _read_state(self, pk: int) -> _TeamState:
+        # The lock first, then the turn state in a statement of its own: a statement that waited
+        # for the lock would still see the reps' turns as they were before the lock holder's
+        # commit (PostgreSQL re-reads only the locked row), and two captures could pick the
+        # same rep.
+        found = _team_row(lock=not self.dry_run)(pk)
+        if not found:
+            raise Team.DoesNotExist(f"team {pk} no longer exists")
+        counter, token = found[0]
+        facts = _team_facts(pk, token)
+        turns = [
+            _Turn(rep, 0 if self.dry_run else position, assigned)
+            for member_id, position, assigned in _TURNS(pk)
+            if (rep := facts.reps.get(member_id)) is not None
+        ]
+        state = _TeamState(facts.team, 0 if self.dry_run else counter, turns)
+        if not self.dry_run:
+            self._load_counts(state)
+        return state
+
     def _load_counts(self, state: _TeamState) -> None:
-        ids = [m.user_id for m in state.reps]
+        reps = [turn.rep for turn in state.reps]
+        ids = [rep.user_id for rep in reps]
         if not ids:
             return
-        need_open = state.team.rotation == "load_balanced" or any(m.open_cap for m in state.reps)
+        need_open = state.team.rotation == "load_balanced" or any(r.open_cap for r in reps)
         if need_open:
             state.open_counts = dict(_counts()[0](ids))
-        if any(m.daily_cap for m in state.reps):
+        if any(r.daily_cap for r in reps):
             zone = ZoneInfo(state.team.timezone)
             midnight = self.now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
             state.today_counts = dict(_counts()[1](ids, midnight, midnight + timedelta(days=1)))
@@ -239,7 +350,7 @@ class Router:
             )
         else:
             owner_id = self._next_rep(state, reason)
-            owner = state.moved[owner_id].user if owner_id is not None else None
+            owner = state.moved[owner_id].rep.user if owner_id is not None else None
         lead_in = f"Matched rule “{rule.name}”" if rule else f"No rule matched; default team {team}"
         reason["explanation"] = f"{lead_in}. {reason.get('explanation', '')}".strip()
         due, policy = sla.due_at(state.team, record, self.policies, self.now)
@@ -278,7 +389,7 @@ class Router:
         reason: dict = {"team": team.name}
         return self._next_rep(self._state(team), reason, exclude), reason
 
-    def _skip_reason(self, member: Membership, state: _TeamState) -> str:
+    def _skip_reason(self, member: Rep, state: _TeamState) -> str:
         absence = state.away.get(member.user_id)
         if absence:
             return f"out of office until {absence.ends_at:%Y-%m-%d %H:%M} UTC"
@@ -295,12 +406,13 @@ class Router:
     def _next_rep(self, state: _TeamState, reason: dict, exclude=()) -> int | None:
         mode = state.team.rotation
         reason["method"] = mode
-        floor = state.team.rr_counter
+        floor = state.counter
         candidates, eligible = [], []
-        for member in state.reps:
+        for turn in state.reps:
+            member = turn.rep
             if member.user_id in exclude:
                 continue
-            entry = {"user": member.user.get_username(), "turn": max(member.rr_position, floor)}
+            entry = {"user": member.name, "turn": max(turn.rr_position, floor)}
             if mode == "load_balanced":
                 entry["open"] = state.open_counts.get(member.user_id, 0)
             if mode == "weighted":
@@ -309,7 +421,7 @@ class Router:
             if skipped:
                 entry["skipped"] = skipped
             else:
-                eligible.append(member)
+                eligible.append(turn)
             candidates.append(entry)
         reason["candidates"] = candidates
         if not candidates:
@@ -322,22 +434,23 @@ class Router:
             )
             return None
 
-        def turn(m: Membership) -> tuple:
-            position = max(m.rr_position, floor)
+        def order(t: _Turn) -> tuple:
+            position = max(t.rr_position, floor)
             if mode == "load_balanced":
-                return (state.open_counts.get(m.user_id, 0), position, m.pk)
-            return (position, m.pk)
+                return (state.open_counts.get(t.rep.user_id, 0), position, t.rep.pk)
+            return (position, t.rep.pk)
 
-        chosen = min(eligible, key=turn)
-        position = max(chosen.rr_position, floor)
-        state.team.rr_counter = max(floor, position)
-        chosen.rr_position = position + (stride(chosen) if mode == "weighted" else STRIDE)
-        chosen.assigned_count += 1
+        turn = min(eligible, key=order)
+        chosen = turn.rep
+        position = max(turn.rr_position, floor)
+        state.counter = max(floor, position)
+        turn.rr_position = position + (stride(chosen) if mode == "weighted" else STRIDE)
+        turn.assigned_count += 1
         state.open_counts[chosen.user_id] = state.open_counts.get(chosen.user_id, 0) + 1
         state.today_counts[chosen.user_id] = state.today_counts.get(chosen.user_id, 0) + 1
         state.dirty = True
-        state.moved[chosen.user_id] = chosen
-        name = chosen.user.get_username()
+        state.moved[chosen.user_id] = turn
+        name = chosen.name
         reason["chosen"] = name
         skipped = [c for c in candidates if "skipped" in c]
         how = {
@@ -358,12 +471,12 @@ class Router:
         for state in self._teams.values():
             if state.dirty:
                 # Only the reps who took a turn changed (one lead moves exactly one of them).
-                _save_turns(state.team, list(state.moved.values()))
+                _save_turns(state.team.pk, state.counter, list(state.moved.values()))
                 state.dirty = False
                 state.moved.clear()
 
 
-def _save_turns(team: Team, moved: list[Membership]) -> None:
+def _save_turns(team_id: int, counter: int, moved: list[_Turn]) -> None:
     """Write the rotation's turn state (plain SQL: these run for every captured lead)."""
     connection = connections[db_router.db_for_write(Team)]
     quote = connection.ops.quote_name
@@ -376,18 +489,18 @@ def _save_turns(team: Team, moved: list[Membership]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(moved) == 1:
             # One lead moved one rep: one statement (a round trip fewer for every capture).
-            member = moved[0]
+            turn = moved[0]
             cursor.execute(
                 f"WITH t AS ({update(Team, ['rr_counter'])}) "
                 + update(Membership, ["rr_position", "assigned_count"]),
-                [team.rr_counter, team.pk, member.rr_position, member.assigned_count, member.pk],
+                [counter, team_id, turn.rr_position, turn.assigned_count, turn.rep.pk],
             )
             return
-        cursor.execute(update(Team, ["rr_counter"]), [team.rr_counter, team.pk])
-        for member in moved:
+        cursor.execute(update(Team, ["rr_counter"]), [counter, team_id])
+        for turn in moved:
             cursor.execute(
                 update(Membership, ["rr_position", "assigned_count"]),
-                [member.rr_position, member.assigned_count, member.pk],
+                [turn.rr_position, turn.assigned_count, turn.rep.pk],
             )
 
 
