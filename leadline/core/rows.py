@@ -99,29 +99,33 @@ def insert_rows(
     return ids
 
 
-def insert_together(parts: list[tuple[type, list[dict]]]) -> list[int]:
+def insert_together(
+    parts: list[tuple[type, list[dict]]], also: list[tuple[str, list]] = ()
+) -> list[int]:
     """A few rows for each of several tables, the last table's new ids returned. On
     PostgreSQL one statement — every INSERT but the last a data-modifying WITH clause — so a
     single capture pays one round trip and one statement's overhead instead of one per table;
     elsewhere, and for more than a few rows, one `insert_rows` per table.
 
     PostgreSQL: a part whose rows carry their own primary key (drawn with `next_ids`) is
-    inserted with it, so rows of other parts can refer to it in the same statement."""
+    inserted with it, so rows of other parts can refer to it in the same statement; `also`,
+    other data-modifying statements (sql, params) run in it first (the rotation's turn)."""
     parts = [(model, rows) for model, rows in parts if rows]
     if not parts:
         return []
     connection = connections[db_router.db_for_write(parts[-1][0])]
     own_ids = [rows[0].get(model._meta.pk.attname) is not None for model, rows in parts]
     if connection.vendor != "postgresql":
-        if any(own_ids):
+        if any(own_ids) or also:
             raise ValueError("rows with their own ids go in one PostgreSQL statement only")
     if connection.vendor != "postgresql" or (
-        not any(own_ids) and (len(parts) == 1 or max(len(r) for _m, r in parts) > 20)
+        not any(own_ids) and not also and (len(parts) == 1 or max(len(r) for _m, r in parts) > 20)
     ):
         for model, rows in parts[:-1]:
             insert_rows(model, rows)
         return insert_rows(parts[-1][0], parts[-1][1], returning=True)
-    clauses, params = [], []
+    clauses = [sql for sql, _params in also]
+    params = [v for _sql, values in also for v in values]
     for (model, rows), with_pk in zip(parts, own_ids, strict=True):
         plan = _insert_plan(model, connection, with_pk=with_pk)
         cells = _one_adapters(plan, connection)

@@ -688,7 +688,7 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
             _route(new, router, channel)
             if not together:
                 _insert_new([new])
-            router.flush()
+                router.flush()
             lead_id = new.values["id"]
             events = _created_events(new.values, channel, now, actor)
             reviews = []
@@ -701,15 +701,16 @@ def _capture_one(clean, campaign, channel, actor, key, config, now) -> CaptureRe
                     events.append(review)
             jobs = _notify_jobs([new.values], now)
             # Its timeline, its blocking keys (so the next capture finds it) and its outbox
-            # jobs (and on PostgreSQL the lead itself and its review pairs): one statement on
-            # PostgreSQL.
+            # jobs — on PostgreSQL with the lead itself, its review pairs and the rotation's
+            # turn, in one statement.
             ids = insert_together(
                 [
                     *([(Lead, [new.values]), (DuplicateCandidate, reviews)] if together else []),
                     (Event, [{**event, "lead_id": lead_id} for event in events]),
                     (LeadKey, key_rows([new.values], [new.keys])),
                     (Job, jobs),
-                ]
+                ],
+                also=router.turn_updates() if together else (),
             )
             dispatcher.after_commit(
                 [pk for pk, job in zip(ids, jobs, strict=True) if job["kind"] == "notify_owner"]

@@ -466,18 +466,42 @@ class Router:
         return chosen.user_id
 
     def flush(self) -> None:
-        if self.dry_run:
+        """Save the turn state the routing moved."""
+        updates = self.turn_updates()
+        if not updates:
             return
+        connection = connections[db_router.db_for_write(Team)]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and len(updates) > 1:
+                # One statement (a round trip fewer for every capture).
+                cursor.execute(
+                    "WITH "
+                    + ", ".join(f"t{n} AS ({sql})" for n, (sql, _p) in enumerate(updates[1:]))
+                    + f" {updates[0][0]}",
+                    [v for _sql, params in (*updates[1:], updates[0]) for v in params],
+                )
+                return
+            for sql, params in updates:
+                cursor.execute(sql, params)
+
+    def turn_updates(self) -> list[tuple[str, list]]:
+        """The UPDATE statements (sql, params) that save the turn state the routing moved,
+        taken: the caller runs them (the capture pipeline, on PostgreSQL, in the statement that
+        writes the new lead)."""
+        if self.dry_run:
+            return []
+        out = []
         for state in self._teams.values():
             if state.dirty:
                 # Only the reps who took a turn changed (one lead moves exactly one of them).
-                _save_turns(state.team.pk, state.counter, list(state.moved.values()))
+                out.extend(_turn_updates(state.team.pk, state.counter, state.moved.values()))
                 state.dirty = False
                 state.moved.clear()
+        return out
 
 
-def _save_turns(team_id: int, counter: int, moved: list[_Turn]) -> None:
-    """Write the rotation's turn state (plain SQL: these run for every captured lead)."""
+def _turn_updates(team_id: int, counter: int, moved) -> list[tuple[str, list]]:
+    """The rotation's turn state as UPDATE statements (plain SQL: these run for every lead)."""
     connection = connections[db_router.db_for_write(Team)]
     quote = connection.ops.quote_name
 
@@ -486,22 +510,10 @@ def _save_turns(team_id: int, counter: int, moved: list[_Turn]) -> None:
         columns = ", ".join(f"{quote(meta.get_field(n).column)} = %s" for n in names)
         return f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"
 
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(moved) == 1:
-            # One lead moved one rep: one statement (a round trip fewer for every capture).
-            turn = moved[0]
-            cursor.execute(
-                f"WITH t AS ({update(Team, ['rr_counter'])}) "
-                + update(Membership, ["rr_position", "assigned_count"]),
-                [counter, team_id, turn.rr_position, turn.assigned_count, turn.rep.pk],
-            )
-            return
-        cursor.execute(update(Team, ["rr_counter"]), [counter, team_id])
-        for turn in moved:
-            cursor.execute(
-                update(Membership, ["rr_position", "assigned_count"]),
-                [turn.rr_position, turn.assigned_count, turn.rep.pk],
-            )
+    rep = update(Membership, ["rr_position", "assigned_count"])
+    return [(update(Team, ["rr_counter"]), [counter, team_id])] + [
+        (rep, [turn.rr_position, turn.assigned_count, turn.rep.pk]) for turn in moved
+    ]
 
 
 def team_calendar(team: Team | None) -> BusinessCalendar:
