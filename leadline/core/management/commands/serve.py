@@ -97,12 +97,6 @@ class Command(BaseCommand):
             f"{'' if opts['no_worker'] else ' + background worker'})"
         )
         self.stdout.flush()
-        switch = float(os.environ.get("LEADLINE_SWITCH_INTERVAL") or 0)
-
-        def post_fork(server, worker):
-            if switch:
-                sys.setswitchinterval(switch)
-
         web_server(
             application,
             host=opts["host"],
@@ -111,5 +105,4 @@ class Command(BaseCommand):
             threads=opts["threads"],
             when_ready=start_worker,
             on_exit=stop_worker,
-            post_fork=post_fork,
         ).run()
